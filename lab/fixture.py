@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""The EasyMO fixture in the lab: namespace easymo-prod, the feature-flags ConfigMap and the runbook's
+11 Deployments, each rolled out at a good release and then at a bad one, in deploy order.
+
+    fixture.py apply          create everything at the good release, then roll out the bad release
+    fixture.py release good   roll every service to the good release (in deploy order), wait
+    fixture.py release bad    roll every service to the bad release (in deploy order), wait
+    fixture.py show           one line per service: release, revision, ready
+
+Uses the admin kubeconfig in .lab/ (or KUBECONFIG).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NAMESPACE = "easymo-prod"
+REGISTRY = "registry.easymo.lab"
+
+# Deploy order: the dependent services first, agent-core last. The runbook rolls agent-core back first,
+# then the others in reverse deploy order (ranking-service first).
+SERVICES: list[dict] = [
+    {"name": "customer-support-service", "replicas": 2, "good": "v1.8.3", "bad": "v2.0.0"},
+    {"name": "healthcare-service", "replicas": 2, "good": "v1.6.1", "bad": "v2.0.0"},
+    {"name": "property-service", "replicas": 2, "good": "v1.7.0", "bad": "v2.0.0"},
+    {"name": "marketplace-service", "replicas": 3, "good": "v1.9.2", "bad": "v2.0.0"},
+    {"name": "voice-bridge", "replicas": 2, "good": "v1.4.5", "bad": "v2.0.0"},
+    {"name": "driver-service", "replicas": 3, "good": "v1.9.0", "bad": "v2.0.0"},
+    {"name": "station-service", "replicas": 2, "good": "v1.5.2", "bad": "v2.0.0"},
+    {"name": "buyer-service", "replicas": 3, "good": "v1.9.1", "bad": "v2.0.0"},
+    {"name": "wallet-service", "replicas": 3, "good": "v1.9.7", "bad": "v2.0.0"},
+    {"name": "ranking-service", "replicas": 2, "good": "v1.3.9", "bad": "v2.0.0"},
+    {"name": "agent-core", "replicas": 4, "good": "v1.9.4", "bad": "v2.0.0"},
+]
+FLAGS = {"FEATURE_AI_AGENTS": "true", "FEATURE_AI_AGENTS_ROLLOUT_PERCENTAGE": "10"}
+
+
+def image(service: dict, release: str) -> str:
+    return "%s/%s:%s" % (REGISTRY, service["name"], service[release])
+
+
+def good_images() -> dict[str, dict[str, str]]:
+    """Service -> {container: image} of the good release (what the health stand-in calls healthy)."""
+    return {s["name"]: {s["name"]: image(s, "good")} for s in SERVICES}
+
+
+def deployment(service: dict, release: str) -> dict:
+    name = service["name"]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "labels": {"app": name, "app.kubernetes.io/part-of": "easymo", "tier": "core" if name == "agent-core" else "service"},
+            "annotations": {"team": "platform" if name == "agent-core" else "services"},
+        },
+        "spec": {
+            "replicas": service["replicas"],
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": 600,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": {
+                "metadata": {"labels": {"app": name, "app.kubernetes.io/part-of": "easymo"}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 5,
+                    "containers": [{
+                        "name": name,
+                        "image": image(service, release),
+                        "ports": [{"name": "http", "containerPort": 8080}],
+                        "envFrom": [{"configMapRef": {"name": "feature-flags"}}],
+                        "env": [
+                            {"name": "SERVICE_NAME", "value": name},
+                            {"name": "AI_ROLLOUT", "valueFrom": {"configMapKeyRef": {"name": "feature-flags", "key": "FEATURE_AI_AGENTS_ROLLOUT_PERCENTAGE"}}},
+                        ],
+                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3},
+                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+                    }],
+                },
+            },
+        },
+    }
+
+
+def _clients():
+    from kubernetes import client, config
+
+    config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or str(REPO / ".lab" / "kubeconfig"))
+    api = client.ApiClient()
+    return api, client.CoreV1Api(api), client.AppsV1Api(api)
+
+
+def _wait_rolled_out(api, names: list[str], timeout: float = 300) -> None:
+    sys.path.insert(0, str(REPO / ".collections"))
+    from ansible_collections.easymo.rollback.plugins.module_utils._deployments import wait_for_rollouts
+
+    waits = wait_for_rollouts(api, [(NAMESPACE, n) for n in names], timeout)
+    bad = [w for w in waits if w.state != "done"]
+    if bad:
+        raise SystemExit("fixture: rollout did not finish: %s" % "; ".join("%s %s %s" % (w.name, w.state, w.message) for w in bad))
+
+
+def ensure_base(core) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        core.create_namespace({"metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/part-of": "easymo"}}})
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    # Pods are refused until the namespace's default ServiceAccount exists.
+    for _ in range(200):
+        try:
+            core.read_namespaced_service_account("default", NAMESPACE)
+            break
+        except ApiException:
+            time.sleep(0.1)
+    cm = {"metadata": {"name": "feature-flags", "namespace": NAMESPACE}, "data": dict(FLAGS)}
+    try:
+        core.create_namespaced_config_map(NAMESPACE, cm)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        core.replace_namespaced_config_map("feature-flags", NAMESPACE, cm)
+
+
+def release(apps, api, which: str) -> None:
+    """Roll every service to a release in deploy order (each patched, then all waited on)."""
+    from kubernetes.client.exceptions import ApiException
+
+    for s in SERVICES:
+        body = deployment(s, which)
+        try:
+            current = apps.read_namespaced_deployment(s["name"], NAMESPACE)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            apps.create_namespaced_deployment(NAMESPACE, body)
+            continue
+        if current.spec.template.spec.containers[0].image != image(s, which):
+            apps.patch_namespaced_deployment(s["name"], NAMESPACE, {"spec": {"template": body["spec"]["template"]}})
+    _wait_rolled_out(api, [s["name"] for s in SERVICES])
+
+
+def show(apps) -> None:
+    for s in SERVICES:
+        d = apps.read_namespaced_deployment(s["name"], NAMESPACE)
+        img = d.spec.template.spec.containers[0].image
+        which = "good" if img == image(s, "good") else "bad" if img == image(s, "bad") else "other"
+        print("%-26s %-5s rev %-3s ready %s/%s" % (s["name"], which, (d.metadata.annotations or {}).get("deployment.kubernetes.io/revision"),
+                                                   d.status.ready_replicas or 0, d.spec.replicas))
+
+
+def main(argv: list[str]) -> int:
+    cmd = argv[1] if len(argv) > 1 else "apply"
+    api, core, apps = _clients()
+    if cmd == "apply":
+        ensure_base(core)
+        release(apps, api, "good")
+        release(apps, api, "bad")
+    elif cmd == "release" and len(argv) > 2 and argv[2] in ("good", "bad"):
+        ensure_base(core)
+        release(apps, api, argv[2])
+    elif cmd == "show":
+        show(apps)
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, EasyMO DevOps
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Thin I/O around Deployments: find them, read their history, patch them. Decisions live in _rollout."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import ApiException, api_error_message
+from ansible_collections.easymo.rollback.plugins.module_utils._rollout import deployment_rollout_state
+from ansible_collections.easymo.rollback.plugins.module_utils._waiter import (
+    DEPLOYMENTS,
+    REPLICASETS,
+    ObjectWait,
+    list_objects,
+    wait_for_named,
+)
+
+try:
+    from kubernetes import client as k8s_client
+except ImportError:  # reported by the client factory
+    pass
+
+
+class SelectionError(Exception):
+    """The requested Deployments cannot be found; the message names them."""
+
+
+def select_deployments(
+    api_client: t.Any, namespace: str, names: list[str] | None, label_selector: str | None
+) -> list[dict]:
+    """The Deployments to act on, in the order given (names) or by name (selector).
+
+    One list call for the namespace; a name that does not exist or a selector that matches nothing is
+    an error naming what was asked for.
+    """
+    try:
+        if label_selector:
+            found, _ = list_objects(api_client, DEPLOYMENTS, namespace, label_selector)
+        else:
+            found, _ = list_objects(api_client, DEPLOYMENTS, namespace)
+    except ApiException as exc:
+        raise SelectionError("Cannot list Deployments in namespace %s: %s" % (namespace, api_error_message(exc))) from exc
+    if names:
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise SelectionError(
+                "Deployment(s) not found in namespace %s: %s. Present: %s."
+                % (namespace, ", ".join(missing), ", ".join(sorted(found)) or "none")
+            )
+        return [found[n] for n in names]
+    if not found:
+        raise SelectionError("0 Deployments in namespace %s match label selector %r." % (namespace, label_selector))
+    return [found[n] for n in sorted(found)]
+
+
+def list_replicasets(api_client: t.Any, namespace: str) -> list[dict]:
+    """Every ReplicaSet in the namespace: one call; ownership is decided later by ownerReference."""
+    items, _ = list_objects(api_client, REPLICASETS, namespace)
+    return list(items.values())
+
+
+def patch_deployment(api_client: t.Any, namespace: str, name: str, json_patch: list[dict], dry_run: bool) -> dict:
+    apps = k8s_client.AppsV1Api(api_client)
+    kwargs = {"dry_run": "All"} if dry_run else {}
+    result = apps.patch_namespaced_deployment(name, namespace, json_patch, **kwargs)
+    return api_client.sanitize_for_serialization(result)
+
+
+def wait_for_rollouts(api_client: t.Any, targets: list[tuple[str, str]], timeout: float) -> list[ObjectWait]:
+    """Wait for many Deployments at once against one deadline, by kubectl's completion rules."""
+    return wait_for_named(api_client, DEPLOYMENTS, targets, deployment_rollout_state, timeout)
