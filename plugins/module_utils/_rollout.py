@@ -379,3 +379,35 @@ def leftover_replicasets(deployment: dict, replicasets: list[dict]) -> list[dict
             left.append({"name": _meta(rs).get("name"), "revision": revision_of(rs), "replicas": replicas,
                          "images": template_images(rs.get("spec", {}).get("template", {}))})
     return left
+
+
+def pod_is_ready(pod: dict) -> bool:
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running":
+        return False
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def pod_report(deployment: dict, replicasets: list[dict], pods: list[dict]) -> dict[str, t.Any]:
+    """The Deployment's pods (through its ReplicaSets, by ownerReference): ready, not ready, terminating."""
+    rs_uids = {_meta(rs).get("uid") for rs in owned_replicasets(deployment, replicasets)}
+    ready, not_ready, terminating = [], [], []
+    for pod in pods:
+        owners = _meta(pod).get("ownerReferences") or []
+        if not any(ref.get("controller") and ref.get("uid") in rs_uids for ref in owners):
+            continue
+        name = _meta(pod).get("name")
+        if _meta(pod).get("deletionTimestamp"):
+            terminating.append(name)
+        elif pod_is_ready(pod):
+            ready.append(name)
+        else:
+            status = pod.get("status") or {}
+            waiting = [
+                (cs.get("state") or {}).get("waiting", {}).get("reason")
+                for cs in status.get("containerStatuses") or []
+                if (cs.get("state") or {}).get("waiting")
+            ]
+            not_ready.append({"name": name, "phase": status.get("phase", "Unknown"),
+                              "reason": ", ".join(r for r in waiting if r) or status.get("reason") or "not ready"})
+    return {"ready": sorted(ready), "not_ready": sorted(not_ready, key=lambda p: p["name"]), "terminating": sorted(terminating)}

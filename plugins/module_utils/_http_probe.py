@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, EasyMO DevOps
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one HTTP prober: probe many endpoints at once until each is healthy or one deadline passes.
+
+Classification is a pure function of the answer; I/O is requests in a few threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+import typing as t
+from dataclasses import dataclass, field
+
+try:
+    import requests
+
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+
+@dataclass
+class Answer:
+    status_code: int | None
+    body: t.Any  # parsed JSON, or the first 300 characters of text
+    error: str | None = None
+    elapsed: float = 0.0
+
+
+def classify(answer: Answer, expected_status: int, expected_json: dict[str, t.Any] | None) -> tuple[str, str]:
+    """("healthy" | "unhealthy" | "unreachable", reason) for one answer."""
+    if answer.error is not None:
+        return "unreachable", answer.error
+    if answer.status_code != expected_status:
+        detail = ""
+        if isinstance(answer.body, dict):
+            detail = ": " + ", ".join("%s=%s" % (k, v) for k, v in sorted(answer.body.items()))
+        return "unhealthy", "HTTP %s (expected %s)%s" % (answer.status_code, expected_status, detail)
+    if expected_json:
+        if not isinstance(answer.body, dict):
+            return "unhealthy", "answer is not a JSON object: %r" % (str(answer.body)[:80],)
+        for key, want in expected_json.items():
+            if answer.body.get(key) != want:
+                return "unhealthy", "%s is %r, expected %r" % (key, answer.body.get(key), want)
+    return "healthy", "HTTP %s" % answer.status_code
+
+
+def fetch(session: t.Any, url: str, request_timeout: float, headers: dict[str, str] | None, verify: bool) -> Answer:
+    started = time.monotonic()
+    try:
+        resp = session.get(url, timeout=request_timeout, headers=headers or {}, verify=verify, allow_redirects=False)
+    except requests.RequestException as exc:
+        return Answer(None, None, "%s: %s" % (type(exc).__name__, exc), round(time.monotonic() - started, 3))
+    try:
+        body: t.Any = resp.json()
+    except ValueError:
+        body = resp.text[:300]
+    return Answer(resp.status_code, body, None, round(time.monotonic() - started, 3))
+
+
+@dataclass
+class ProbeResult:
+    name: str
+    url: str
+    verdict: str = "unreachable"
+    reason: str = "not probed"
+    status_code: int | None = None
+    body: t.Any = None
+    attempts: int = 0
+    seconds: float = 0.0
+    history: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, t.Any]:
+        return {"name": self.name, "url": self.url, "healthy": self.verdict == "healthy", "verdict": self.verdict,
+                "reason": self.reason, "status_code": self.status_code, "body": self.body,
+                "attempts": self.attempts, "seconds": self.seconds}
+
+
+def probe_all(
+    targets: list[tuple[str, str]],
+    timeout: float,
+    interval: float,
+    request_timeout: float,
+    expected_status: int = 200,
+    expected_json: dict[str, t.Any] | None = None,
+    headers: dict[str, str] | None = None,
+    verify: bool = True,
+    wait: bool = True,
+) -> list[ProbeResult]:
+    """Probe every (name, url) concurrently; each stops at its first healthy answer or at the deadline."""
+    started = time.monotonic()
+    deadline = started + timeout
+    results = [ProbeResult(name, url) for name, url in targets]
+
+    def run(res: ProbeResult) -> None:
+        with requests.Session() as session:
+            while True:
+                answer = fetch(session, res.url, min(request_timeout, max(0.5, deadline - time.monotonic())), headers, verify)
+                res.attempts += 1
+                res.verdict, res.reason = classify(answer, expected_status, expected_json)
+                res.status_code, res.body = answer.status_code, answer.body
+                res.seconds = round(time.monotonic() - started, 2)
+                if res.verdict == "healthy" or not wait or time.monotonic() + interval > deadline:
+                    return
+                time.sleep(interval)
+
+    threads = [threading.Thread(target=run, args=(res,), daemon=True) for res in results]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return results

@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, EasyMO DevOps
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: health_check
+short_description: Probe many health endpoints at once until each is healthy or a deadline passes
+version_added: 0.1.0
+description:
+  - The runbook's C(curl -s https://api.easymo.com/health/$service | jq .status) loop, for every service at once.
+  - Each endpoint is probed until it answers the expected status code and JSON fields, or the one deadline passes.
+  - Answers are classified as V(healthy), V(unhealthy) (answered, but not as expected) or V(unreachable).
+  - Changes nothing.
+author:
+  - EasyMO DevOps (@easymo)
+attributes:
+  check_mode:
+    support: full
+    details: Probing changes nothing, so it runs in check mode too.
+  diff_mode:
+    support: none
+options:
+  base_url:
+    description:
+      - Base URL of the health API; each service is probed at C(<base_url>/health/<service>).
+      - Use with O(services).
+    type: str
+  services:
+    description: Service names to probe under O(base_url).
+    type: list
+    elements: str
+  targets:
+    description: Explicit endpoints, each with a C(name) and a C(url). Used in addition to O(services).
+    type: list
+    elements: dict
+    default: []
+  expected_status:
+    description: HTTP status code of a healthy answer.
+    type: int
+    default: 200
+  expected_json:
+    description: Fields a healthy JSON answer must carry, with their values.
+    type: dict
+    default: {status: healthy}
+  timeout:
+    description: One deadline in seconds for all endpoints together. V(0) probes each once.
+    type: int
+    default: 60
+  interval:
+    description: Seconds between probes of an endpoint that is not healthy yet.
+    type: float
+    default: 2
+  request_timeout:
+    description: Seconds one request may take.
+    type: float
+    default: 5
+  headers:
+    description: Extra request headers, for example an authorization header. Not logged.
+    type: dict
+  validate_certs:
+    description: Verify TLS certificates.
+    type: bool
+    default: true
+  fail_on_unhealthy:
+    description: Fail the task when any endpoint is not healthy at the deadline.
+    type: bool
+    default: true
+requirements:
+  - requests
+"""
+
+EXAMPLES = r"""
+- name: Every service answers healthy
+  easymo.rollback.health_check:
+    base_url: https://api.easymo.com
+    services: [agent-core, ranking-service, wallet-service, buyer-service]
+    timeout: 120
+"""
+
+RETURN = r"""
+endpoints:
+  description: One entry per endpoint.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Service or target name., type: str, returned: always}
+    url: {description: URL probed., type: str, returned: always}
+    healthy: {description: Whether the last answer was healthy., type: bool, returned: always}
+    verdict: {description: V(healthy), V(unhealthy) or V(unreachable)., type: str, returned: always}
+    reason: {description: Why., type: str, returned: always}
+    status_code: {description: Last HTTP status code., type: int, returned: always}
+    body: {description: Last answer (JSON or the start of the text)., type: raw, returned: always}
+    attempts: {description: Number of probes., type: int, returned: always}
+    seconds: {description: Seconds until the last probe., type: float, returned: always}
+unhealthy:
+  description: Names of endpoints that were not healthy at the end.
+  returned: always
+  type: list
+  elements: str
+duration_seconds:
+  description: Wall time of the module.
+  returned: always
+  type: float
+"""
+
+import time
+from urllib.parse import quote
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    probe_all,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            base_url=dict(type="str"),
+            services=dict(type="list", elements="str"),
+            targets=dict(type="list", elements="dict", default=[]),
+            expected_status=dict(type="int", default=200),
+            expected_json=dict(type="dict", default={"status": "healthy"}),
+            timeout=dict(type="int", default=60),
+            interval=dict(type="float", default=2),
+            request_timeout=dict(type="float", default=5),
+            headers=dict(type="dict", no_log=True),
+            validate_certs=dict(type="bool", default=True),
+            fail_on_unhealthy=dict(type="bool", default=True),
+        ),
+        required_together=[("base_url", "services")],
+        supports_check_mode=True,
+    )
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    p = module.params
+    started = time.monotonic()
+    targets = []
+    if p["services"]:
+        base = p["base_url"].rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            module.fail_json(msg="base_url must start with http:// or https://, got %r." % p["base_url"])
+        targets += [(svc, "%s/health/%s" % (base, quote(svc, safe=""))) for svc in p["services"]]
+    for i, tgt in enumerate(p["targets"]):
+        if not isinstance(tgt.get("url"), str) or not tgt["url"].startswith(("http://", "https://")):
+            module.fail_json(msg="targets[%d] needs a url starting with http:// or https://, got %r." % (i, tgt.get("url")))
+        targets.append((str(tgt.get("name") or tgt["url"]), tgt["url"]))
+    if not targets:
+        module.fail_json(msg="Nothing to probe: give base_url with services, or targets.")
+    if p["timeout"] < 0 or p["interval"] <= 0 or p["request_timeout"] <= 0:
+        module.fail_json(msg="timeout must be >= 0, interval and request_timeout > 0.")
+
+    results = probe_all(targets, p["timeout"], p["interval"], p["request_timeout"], p["expected_status"],
+                        p["expected_json"], p["headers"], p["validate_certs"], wait=p["timeout"] > 0)
+    endpoints = [r.as_dict() for r in results]
+    unhealthy = [e["name"] for e in endpoints if not e["healthy"]]
+    result = dict(changed=False, endpoints=endpoints, unhealthy=unhealthy, duration_seconds=round(time.monotonic() - started, 2))
+    if unhealthy and p["fail_on_unhealthy"]:
+        module.fail_json(msg="%d of %d endpoint(s) not healthy: %s" % (
+            len(unhealthy), len(endpoints), "; ".join("%s (%s)" % (e["name"], e["reason"]) for e in endpoints if not e["healthy"])), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
