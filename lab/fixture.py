@@ -114,7 +114,7 @@ def ensure_base(core) -> None:
         if exc.status != 409:
             raise
     # Pods are refused until the namespace's default ServiceAccount exists.
-    for _ in range(200):
+    for dummy_attempt in range(200):
         try:
             core.read_namespaced_service_account("default", NAMESPACE)
             break

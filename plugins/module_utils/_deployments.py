@@ -36,10 +36,7 @@ def select_deployments(
     an error naming what was asked for.
     """
     try:
-        if label_selector:
-            found, _ = list_objects(api_client, DEPLOYMENTS, namespace, label_selector)
-        else:
-            found, _ = list_objects(api_client, DEPLOYMENTS, namespace)
+        found = list_objects(api_client, DEPLOYMENTS, namespace, label_selector)[0]
     except ApiException as exc:
         raise SelectionError("Cannot list Deployments in namespace %s: %s" % (namespace, api_error_message(exc))) from exc
     if names:
@@ -57,8 +54,7 @@ def select_deployments(
 
 def list_replicasets(api_client: t.Any, namespace: str) -> list[dict]:
     """Every ReplicaSet in the namespace: one call; ownership is decided later by ownerReference."""
-    items, _ = list_objects(api_client, REPLICASETS, namespace)
-    return list(items.values())
+    return list(list_objects(api_client, REPLICASETS, namespace)[0].values())
 
 
 def patch_deployment(api_client: t.Any, namespace: str, name: str, json_patch: list[dict], dry_run: bool) -> dict:

@@ -243,7 +243,8 @@ def plan_rollback(
     else:
         record = recorded_target(deployment)
         if record and record["to"] == current_fp:
-            return _plan(deployment, "none", "already at the recorded target (revision %d)" % current_rev, current_rev, current_fp, current_rev, current_template)
+            reason = "already at the recorded target (revision %d)" % current_rev
+            return _plan(deployment, "none", reason, current_rev, current_fp, current_rev, current_template)
         if record and record["from"] == current_fp:
             recorded = by_fingerprint(record["to"])
             if not recorded:
@@ -355,7 +356,8 @@ def deployment_rollout_state(deployment: dict) -> RolloutState:
         return RolloutState("progressing", "waiting for the controller to observe the new generation")
     for cond in status.get("conditions") or []:
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            return RolloutState("failed", 'ProgressDeadlineExceeded: deployment "%s" exceeded its progress deadline (%ss)' % (name, spec.get("progressDeadlineSeconds", 600)))
+            deadline = spec.get("progressDeadlineSeconds", 600)
+            return RolloutState("failed", 'ProgressDeadlineExceeded: deployment "%s" exceeded its progress deadline (%ss)' % (name, deadline))
     replicas = spec.get("replicas", 1)
     updated = status.get("updatedReplicas") or 0
     total = status.get("replicas") or 0

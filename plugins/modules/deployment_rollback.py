@@ -24,8 +24,12 @@ description:
 author:
   - EasyMO DevOps (@easymo)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - easymo.rollback.k8s_auth
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
     support: full
     details: Patches are sent as a server-side dry run, so admission and validation still run.
@@ -101,20 +105,62 @@ deployments:
   type: list
   elements: dict
   contains:
-    namespace: {description: Namespace., type: str, returned: always}
-    name: {description: Deployment name., type: str, returned: always}
-    action: {description: V(rollback) or V(none)., type: str, returned: always}
-    reason: {description: Why this target (or why nothing to do)., type: str, returned: always}
-    revision_from: {description: Revision running before., type: int, returned: always}
-    revision_to: {description: Revision of the target as it was found in history., type: int, returned: always}
-    revision_after: {description: Revision number after the controller rolled forward to the target., type: int, returned: when waited}
-    images_from: {description: Container name to image before., type: dict, returned: always}
-    images_to: {description: Container name to image of the target., type: dict, returned: always}
-    changed: {description: Whether this Deployment was patched., type: bool, returned: always}
-    status: {description: V(rolled_out), V(failed), V(timeout), V(deleted), V(patched) (no wait) or V(would_roll_back) (check mode)., type: str, returned: always}
-    message: {description: Last rollout status message., type: str, returned: always}
-    seconds: {description: Time from the start of waiting until this Deployment was done., type: float, returned: when waited}
-    leftovers: {description: Other ReplicaSets still holding pods after the rollout., type: list, returned: when waited}
+    namespace:
+      description: Namespace.
+      type: str
+      returned: always
+    name:
+      description: Deployment name.
+      type: str
+      returned: always
+    action:
+      description: V(rollback) or V(none).
+      type: str
+      returned: always
+    reason:
+      description: Why this target (or why nothing to do).
+      type: str
+      returned: always
+    revision_from:
+      description: Revision running before.
+      type: int
+      returned: always
+    revision_to:
+      description: Revision of the target as it was found in history.
+      type: int
+      returned: always
+    revision_after:
+      description: Revision number after the controller rolled forward to the target.
+      type: int
+      returned: when waited
+    images_from:
+      description: Container name to image before.
+      type: dict
+      returned: always
+    images_to:
+      description: Container name to image of the target.
+      type: dict
+      returned: always
+    changed:
+      description: Whether this Deployment was patched.
+      type: bool
+      returned: always
+    status:
+      description: V(rolled_out), V(already_at_target), V(failed), V(timeout), V(deleted), V(patched) (no wait) or V(would_roll_back) (check mode).
+      type: str
+      returned: always
+    message:
+      description: Last rollout status message.
+      type: str
+      returned: always
+    seconds:
+      description: Time from the start of waiting until this Deployment was done.
+      type: float
+      returned: when waited
+    leftovers:
+      description: Other ReplicaSets still holding pods after the rollout.
+      type: list
+      returned: when waited
 duration_seconds:
   description: Wall time of the whole module run.
   returned: always
@@ -149,6 +195,7 @@ from ansible_collections.easymo.rollback.plugins.module_utils._rollout import (
 
 
 def _plan_all(api_client, namespace, deployments, params):
+    """Every Deployment's plan, and every refusal: all are decided before any is changed."""
     replicasets = list_replicasets(api_client, namespace)
     plans, refusals = [], []
     for dep in deployments:
@@ -156,7 +203,7 @@ def _plan_all(api_client, namespace, deployments, params):
             plans.append(plan_rollback(dep, replicasets, params["to_revision"], params["target_images"], params["resume_paused"]))
         except RollbackRefused as exc:
             refusals.append(str(exc))
-    return plans, refusals, replicasets
+    return plans, refusals
 
 
 def main():
@@ -191,7 +238,7 @@ def main():
     try:
         api_client = build_api_client(params)
         deployments = select_deployments(api_client, namespace, params["names"], params["label_selector"])
-        plans, refusals, _ = _plan_all(api_client, namespace, deployments, params)
+        plans, refusals = _plan_all(api_client, namespace, deployments, params)
     except (K8sAuthError, SelectionError) as exc:
         fail(str(exc), deployments=[])
     except ApiException as exc:
@@ -209,7 +256,8 @@ def main():
             try:
                 patch_deployment(api_client, namespace, plan.name, rollback_patch(plan, dep, decided_at), module.check_mode)
             except ApiException as exc:
-                if exc.status in (409, 422) and "resourceVersion" in (exc.body or "") or exc.status == 409:
+                if exc.status in (409, 422) and "resourceVersion" in api_error_message(exc):
+                    # The JSON patch's test of resourceVersion failed: someone changed it after we decided.
                     msg = ("Deployment %s/%s changed while the rollback was being decided; nothing was patched for it. "
                            "Run again to decide against its new state." % (namespace, plan.name))
                 else:
@@ -229,18 +277,24 @@ def main():
             replicasets = []
         for row, w in zip(rows, waits):
             row["seconds"] = w.seconds
-            row["message"] = w.message if w.state != "done" or not row["changed"] else "rolled back (%s): %s" % (row["reason"], w.message)
-            row["status"] = {"done": "rolled_out"}.get(w.state, w.state)
+            row["status"] = {"done": "rolled_out" if row["changed"] else "already_at_target"}.get(w.state, w.state)
+            if w.state != "done":
+                row["message"] = w.message
+            elif row["changed"]:
+                row["message"] = "rolled back (%s): %s" % (row["reason"], w.message)
+            else:
+                row["message"] = "already at target: " + row["reason"]
             if w.last:
                 row["revision_after"] = revision_of(w.last)
                 row["leftovers"] = leftover_replicasets(w.last, replicasets)
-            if not row["changed"] and w.state == "done":
-                row["message"] = "already at target: " + row["reason"]
+
+    def release(row, after):
+        moved = after and row["changed"]
+        return {"revision": row["revision_to" if moved else "revision_from"], "images": row["images_to" if moved else "images_from"]}
 
     diff = {
-        "before": {"%s/%s" % (namespace, r["name"]): {"revision": r["revision_from"], "images": r["images_from"]} for r in rows},
-        "after": {"%s/%s" % (namespace, r["name"]): {"revision": r["revision_to"] if r["changed"] else r["revision_from"],
-                                                       "images": r["images_to"] if r["changed"] else r["images_from"]} for r in rows},
+        "before": {"%s/%s" % (namespace, r["name"]): release(r, False) for r in rows},
+        "after": {"%s/%s" % (namespace, r["name"]): release(r, True) for r in rows},
     }
     result = dict(changed=changed, deployments=rows, duration_seconds=round(time.monotonic() - started, 2))
     if module._diff:

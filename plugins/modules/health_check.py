@@ -16,7 +16,12 @@ description:
   - Changes nothing.
 author:
   - EasyMO DevOps (@easymo)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
     support: full
     details: Probing changes nothing, so it runs in check mode too.
@@ -87,15 +92,42 @@ endpoints:
   type: list
   elements: dict
   contains:
-    name: {description: Service or target name., type: str, returned: always}
-    url: {description: URL probed., type: str, returned: always}
-    healthy: {description: Whether the last answer was healthy., type: bool, returned: always}
-    verdict: {description: V(healthy), V(unhealthy) or V(unreachable)., type: str, returned: always}
-    reason: {description: Why., type: str, returned: always}
-    status_code: {description: Last HTTP status code., type: int, returned: always}
-    body: {description: Last answer (JSON or the start of the text)., type: raw, returned: always}
-    attempts: {description: Number of probes., type: int, returned: always}
-    seconds: {description: Seconds until the last probe., type: float, returned: always}
+    name:
+      description: Service or target name.
+      type: str
+      returned: always
+    url:
+      description: URL probed.
+      type: str
+      returned: always
+    healthy:
+      description: Whether the last answer was healthy.
+      type: bool
+      returned: always
+    verdict:
+      description: V(healthy), V(unhealthy) or V(unreachable).
+      type: str
+      returned: always
+    reason:
+      description: Why.
+      type: str
+      returned: always
+    status_code:
+      description: Last HTTP status code.
+      type: int
+      returned: always
+    body:
+      description: Last answer (JSON or the start of the text).
+      type: raw
+      returned: always
+    attempts:
+      description: Number of probes.
+      type: int
+      returned: always
+    seconds:
+      description: Seconds until the last probe.
+      type: float
+      returned: always
 unhealthy:
   description: Names of endpoints that were not healthy at the end.
   returned: always

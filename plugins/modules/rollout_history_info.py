@@ -16,8 +16,12 @@ description:
 author:
   - EasyMO DevOps (@easymo)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - easymo.rollback.k8s_auth
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
     support: full
     details: Changes nothing.
@@ -52,14 +56,26 @@ deployments:
   type: list
   elements: dict
   contains:
-    name: {description: Deployment name., type: str, returned: always}
-    current_revision: {description: Current revision., type: int, returned: always}
+    name:
+      description: Deployment name.
+      type: str
+      returned: always
+    current_revision:
+      description: Current revision.
+      type: int
+      returned: always
     revisions:
       description: Newest first, each with C(revision), C(replicaset), C(images), C(revision_history), C(replicas), C(current).
       type: list
       returned: always
-    recorded_target: {description: The target an earlier rollback recorded (or null)., type: dict, returned: always}
-    rollback_plan: {description: What deployment_rollback would do now, or why it would refuse., type: dict, returned: always}
+    recorded_target:
+      description: The target an earlier rollback recorded (or null).
+      type: dict
+      returned: always
+    rollback_plan:
+      description: What deployment_rollback would do now, or why it would refuse.
+      type: dict
+      returned: always
 """
 
 from ansible.module_utils.basic import AnsibleModule

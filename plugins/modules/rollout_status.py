@@ -11,15 +11,19 @@ short_description: Wait for many Deployments to finish rolling out and report th
 version_added: 0.1.0
 description:
   - C(kubectl rollout status) for many Deployments at once against one deadline (kubectl waits one after another),
-    followed by the runbook's C(kubectl get pods | grep -v Running): every pod of each Deployment is listed as ready,
+    followed by the runbook's C(kubectl get pods | grep -v Running). Every pod of each Deployment is listed as ready,
     not ready (with the reason) or terminating.
   - C(ProgressDeadlineExceeded) is reported as its own failure, distinct from this module's own timeout.
   - Changes nothing.
 author:
   - EasyMO DevOps (@easymo)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - easymo.rollback.k8s_auth
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
     support: full
     details: Reading and waiting change nothing, so it runs in check mode too.
@@ -67,14 +71,38 @@ deployments:
   type: list
   elements: dict
   contains:
-    name: {description: Deployment name., type: str, returned: always}
-    state: {description: V(done), V(progressing), V(failed), V(timeout) or V(deleted)., type: str, returned: always}
-    message: {description: kubectl-style status message., type: str, returned: always}
-    images: {description: Container name to image., type: dict, returned: always}
-    revision: {description: Current revision., type: int, returned: always}
-    replicas: {description: Desired replicas., type: int, returned: always}
-    pods: {description: Pod names by C(ready), C(not_ready) (with phase and reason) and C(terminating)., type: dict, returned: always}
-    seconds: {description: Seconds until done, when waited., type: float, returned: always}
+    name:
+      description: Deployment name.
+      type: str
+      returned: always
+    state:
+      description: V(done), V(progressing), V(failed), V(timeout) or V(deleted).
+      type: str
+      returned: always
+    message:
+      description: kubectl-style status message.
+      type: str
+      returned: always
+    images:
+      description: Container name to image.
+      type: dict
+      returned: always
+    revision:
+      description: Current revision.
+      type: int
+      returned: always
+    replicas:
+      description: Desired replicas.
+      type: int
+      returned: always
+    pods:
+      description: Pod names by C(ready), C(not_ready) (with phase and reason) and C(terminating).
+      type: dict
+      returned: always
+    seconds:
+      description: Seconds until done, when waited.
+      type: float
+      returned: always
 all_ready:
   description: Every Deployment rolled out and every pod Running and Ready.
   returned: always
@@ -138,9 +166,9 @@ def main():
         if p["wait"]:
             waits = {w.name: w for w in wait_for_rollouts(api_client, [(ns, n) for n in names], p["wait_timeout"])}
         # Re-read after waiting: the report is about the state at the end.
-        current, _ = list_objects(api_client, DEPLOYMENTS, ns)
+        current = list_objects(api_client, DEPLOYMENTS, ns)[0]
         replicasets = list_replicasets(api_client, ns)
-        pods, _ = list_objects(api_client, PODS, ns)
+        pods = list_objects(api_client, PODS, ns)[0]
     except (K8sAuthError, SelectionError) as exc:
         module.fail_json(msg=str(exc), deployments=[], all_ready=False)
     except ApiException as exc:

@@ -53,7 +53,7 @@ class Lab:
     def namespace(self, prefix: str) -> str:
         name = "t-%s-%s" % (prefix.lower().replace("_", "-")[:30], uuid.uuid4().hex[:6])
         self.core.create_namespace({"metadata": {"name": name, "labels": {"easymo.test": "true"}}})
-        for _ in range(300):
+        for dummy_attempt in range(300):
             try:
                 self.core.read_namespaced_service_account("default", name)
                 break
@@ -119,6 +119,19 @@ class Lab:
         for rs in self.apps.list_namespaced_replica_set(ns).items:
             out["rs/" + rs.metadata.name] = rs.metadata.resource_version
         return out
+
+    def settle(self, ns: str, quiet: float = 1.5, timeout: float = 60) -> dict[str, str]:
+        """Wait until the controllers are done with the namespace (no resourceVersion changes for `quiet` s)."""
+        deadline = time.monotonic() + timeout
+        last, since = self.resource_versions(ns), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = self.resource_versions(ns)
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return now
+        raise AssertionError("lab setup: namespace %s never settled" % ns)
 
     def replicasets(self, ns: str) -> list[dict]:
         return [self.api.sanitize_for_serialization(rs) for rs in self.apps.list_namespaced_replica_set(ns).items]

@@ -37,7 +37,7 @@ def test_K13_second_rollback_changes_nothing_and_bad_never_returns(lab):
 
     second = run_module("deployment_rollback", {"namespace": ns, "names": ["web"]})
     assert second["changed"] is False
-    assert second["deployments"][0]["status"] == "rolled_out"
+    assert second["deployments"][0]["status"] == "already_at_target"
     assert "already at" in second["deployments"][0]["message"]
     assert lab.image(ns, "web") == "registry.lab/web:v1"
 
@@ -116,7 +116,7 @@ def test_K12_paused_refused_then_resumed_on_request(lab):
     ns = lab.namespace("k12")
     two_revisions(lab, ns, "web")
     lab.apps.patch_namespaced_deployment("web", ns, {"spec": {"paused": True}})
-    before = lab.resource_versions(ns)
+    before = lab.settle(ns)
     refused = run_module("deployment_rollback", {"namespace": ns, "names": ["web"]})
     assert refused["failed"] is True
     assert "Deployment %s/web is paused" % ns in refused["msg"]
@@ -200,7 +200,7 @@ def test_K24_eleven_services_each_get_their_own_previous_template(lab):
 def test_K06_check_mode_changes_nothing_but_reports_realistically(lab):
     ns = lab.namespace("k06")
     two_revisions(lab, ns, "web")
-    before = lab.resource_versions(ns)
+    before = lab.settle(ns)
     result = run_module("deployment_rollback", {"namespace": ns, "names": ["web"]}, check=True, diff=True)
     assert result["changed"] is True
     assert result["deployments"][0]["status"] == "would_roll_back"
@@ -289,7 +289,7 @@ def test_K27_deleted_while_waiting_is_reported(lab):
 def test_unknown_names_fail_before_anything_changes(lab):
     ns = lab.namespace("names")
     two_revisions(lab, ns, "web")
-    before = lab.resource_versions(ns)
+    before = lab.settle(ns)
     result = run_module("deployment_rollback", {"namespace": ns, "names": ["web", "does-not-exist"]})
     assert result["failed"] is True
     assert "does-not-exist" in result["msg"] and ns in result["msg"]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ansible_collections.easymo.rollback.plugins.module_utils._waiter import DEPLOYMENTS, WaitStats, WaitTimeout, watch_until
+from ansible_collections.easymo.rollback.plugins.module_utils._waiter import DEPLOYMENTS, WatchStats, WaitTimeout, watch_until
 
 
 def _done_when_ready(name):
@@ -21,7 +21,7 @@ def _done_when_ready(name):
 def test_short_watches_are_resumed_until_the_condition_holds(lab):
     ns = lab.namespace("resume")
     lab.deployment(ns, "web", "registry.lab/web:v1", replicas=2, template_annotations={"lab.easymo.com/ready-delay": "4s"})
-    stats = WaitStats()
+    stats = WatchStats()
     # One-second watches: the server ends each one, and the engine resumes from the last resourceVersion.
     outcome = watch_until(lab.api, DEPLOYMENTS, ns, _done_when_ready("web"), time.monotonic() + 60, stats=stats, chunk_seconds=1)
     assert outcome == "ready"
@@ -32,7 +32,7 @@ def test_short_watches_are_resumed_until_the_condition_holds(lab):
 def test_expired_resource_version_leads_to_a_fresh_list(lab):
     ns = lab.namespace("gone")
     lab.deployment(ns, "web", "registry.lab/web:v1", replicas=1, template_annotations={"lab.easymo.com/ready-delay": "3s"})
-    stats = WaitStats()
+    stats = WatchStats()
     outcome = watch_until(lab.api, DEPLOYMENTS, ns, _done_when_ready("web"), time.monotonic() + 60, stats=stats,
                           initial_resource_version="1")
     assert outcome == "ready"
