@@ -295,6 +295,7 @@ def start_kwok(bins, p) -> None:
     delay = int(os.environ.get("LAB_POD_READY_DELAY_MS", "2000"))
     stages = (LAB_DIR / "kwok-stages.yaml").read_text().replace("__POD_READY_DELAY_MS__", str(delay))
     (STATE / "kwok-stages.yaml").write_text(stages)
+    (STATE / "pod_ready_delay_ms").write_text(str(delay))
     spawn("kwok", [str(bins["kwok"]), "--kubeconfig=%s" % KUBECONFIG, "--config=%s" % (STATE / "kwok-stages.yaml"),
                    "--manage-all-nodes=true", "--server-address=127.0.0.1:%d" % p["kwok"],
                    "--node-lease-duration-seconds=40", "--cidr=10.0.0.1/16", "--node-ip=10.0.0.1"])
@@ -400,6 +401,7 @@ def write_env(p) -> None:
         "PGPASSWORD": pw,
         "EASYMO_LAB_STANDINS_URL": "http://127.0.0.1:%d" % p["standins"],
         "EASYMO_HEALTH_BASE_URL": "http://127.0.0.1:%d" % p["standins"],
+        "EASYMO_LAB_POD_READY_DELAY_MS": (STATE / "pod_ready_delay_ms").read_text().strip(),
     }
     text = "# Written by lab/labctl.py: source it to talk to the lab.\n"
     text += "".join('export %s="%s"\n' % (k, v) for k, v in lines.items())
