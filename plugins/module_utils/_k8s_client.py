@@ -36,6 +36,14 @@ except ImportError:
         """Placeholder so callers can name the exception when the client is missing."""
 
 
+try:
+    from urllib3.exceptions import HTTPError as TransportError
+except ImportError:
+    TransportError = OSError  # type: ignore[misc,assignment]
+
+# What talking to the API server can raise: an answer with an error status, or no answer at all.
+K8S_ERRORS = (ApiException, TransportError, OSError)
+
 K8S_AUTH_ARG_SPEC: dict[str, dict[str, t.Any]] = {
     "kubeconfig": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
     "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
@@ -106,3 +114,16 @@ def api_error_message(exc: "ApiException") -> str:
         except (ValueError, AttributeError):
             return str(body)[:500]
     return "%s %s" % (getattr(exc, "status", ""), getattr(exc, "reason", ""))
+
+
+def describe_k8s_error(exc: BaseException) -> str:
+    """One line for any K8S_ERRORS exception, with the next step for the usual causes."""
+    if isinstance(exc, ApiException):
+        status = getattr(exc, "status", None)
+        hint = {
+            401: " (not authenticated: check api_key / client_cert / kubeconfig)",
+            403: " (forbidden: the credentials lack RBAC permission for this)",
+        }.get(status, "")
+        return "HTTP %s: %s%s" % (status, api_error_message(exc), hint)
+    return "cannot reach the Kubernetes API server (%s: %s); check host / kubeconfig and that the cluster is up" % (
+        type(exc).__name__, exc)

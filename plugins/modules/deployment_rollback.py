@@ -180,9 +180,10 @@ from ansible_collections.easymo.rollback.plugins.module_utils._deployments impor
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import (
     K8S_AUTH_ARG_SPEC,
-    ApiException,
+    K8S_ERRORS,
     K8sAuthError,
     api_error_message,
+    describe_k8s_error,
     build_api_client,
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._rollout import (
@@ -241,8 +242,8 @@ def main():
         plans, refusals = _plan_all(api_client, namespace, deployments, params)
     except (K8sAuthError, SelectionError) as exc:
         fail(str(exc), deployments=[])
-    except ApiException as exc:
-        fail("Kubernetes API error while reading Deployments in %s: %s" % (namespace, api_error_message(exc)), deployments=[])
+    except K8S_ERRORS as exc:
+        fail("Kubernetes API error while reading Deployments in %s: %s" % (namespace, describe_k8s_error(exc)), deployments=[])
     if refusals:
         fail("Nothing was changed. " + " | ".join(refusals), deployments=[])
 
@@ -255,13 +256,13 @@ def main():
             dep = by_name[plan.name]
             try:
                 patch_deployment(api_client, namespace, plan.name, rollback_patch(plan, dep, decided_at), module.check_mode)
-            except ApiException as exc:
-                if exc.status in (409, 422) and "resourceVersion" in api_error_message(exc):
+            except K8S_ERRORS as exc:
+                if getattr(exc, "status", None) in (409, 422) and "resourceVersion" in api_error_message(exc):
                     # The JSON patch's test of resourceVersion failed: someone changed it after we decided.
                     msg = ("Deployment %s/%s changed while the rollback was being decided; nothing was patched for it. "
                            "Run again to decide against its new state." % (namespace, plan.name))
                 else:
-                    msg = "Patching Deployment %s/%s failed: %s" % (namespace, plan.name, api_error_message(exc))
+                    msg = "Patching Deployment %s/%s failed: %s" % (namespace, plan.name, describe_k8s_error(exc))
                 row.update(status="failed", message=msg)
                 rows.append(row)
                 fail(msg, deployments=rows + [dict(p.summary(), changed=False, status="not_started", message="") for p in plans[len(rows):]])
@@ -273,7 +274,7 @@ def main():
         waits = wait_for_rollouts(api_client, [(namespace, r["name"]) for r in rows], params["wait_timeout"])
         try:
             replicasets = list_replicasets(api_client, namespace)
-        except ApiException:
+        except K8S_ERRORS:
             replicasets = []
         for row, w in zip(rows, waits):
             row["seconds"] = w.seconds

@@ -86,9 +86,9 @@ from ansible_collections.easymo.rollback.plugins.module_utils._deployments impor
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import (
     K8S_AUTH_ARG_SPEC,
-    ApiException,
+    K8S_ERRORS,
     K8sAuthError,
-    api_error_message,
+    describe_k8s_error,
     build_api_client,
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._rollout import (
@@ -139,8 +139,8 @@ def main():
         replicasets = list_replicasets(api_client, p["namespace"])
     except (K8sAuthError, SelectionError) as exc:
         module.fail_json(msg=str(exc))
-    except ApiException as exc:
-        module.fail_json(msg="Kubernetes API error in namespace %s: %s" % (p["namespace"], api_error_message(exc)))
+    except K8S_ERRORS as exc:
+        module.fail_json(msg="Kubernetes API error in namespace %s: %s" % (p["namespace"], describe_k8s_error(exc)))
     rows = []
     for dep in deployments:
         try:

@@ -124,9 +124,9 @@ from ansible_collections.easymo.rollback.plugins.module_utils._deployments impor
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import (
     K8S_AUTH_ARG_SPEC,
-    ApiException,
+    K8S_ERRORS,
     K8sAuthError,
-    api_error_message,
+    describe_k8s_error,
     build_api_client,
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._rollout import (
@@ -171,8 +171,8 @@ def main():
         pods = list_objects(api_client, PODS, ns)[0]
     except (K8sAuthError, SelectionError) as exc:
         module.fail_json(msg=str(exc), deployments=[], all_ready=False)
-    except ApiException as exc:
-        module.fail_json(msg="Kubernetes API error in namespace %s: %s" % (ns, api_error_message(exc)), deployments=[], all_ready=False)
+    except K8S_ERRORS as exc:
+        module.fail_json(msg="Kubernetes API error in namespace %s: %s" % (ns, describe_k8s_error(exc)), deployments=[], all_ready=False)
 
     rows = []
     for name in names:

@@ -158,7 +158,8 @@ def run_playbook(playbook: Path, *args: str, env: dict | None = None, timeout: f
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def run_module(module: str, args: dict, check: bool = False, diff: bool = False, env: dict | None = None) -> dict:
+def run_module(module: str, args: dict, check: bool = False, diff: bool = False, env: dict | None = None,
+               verbosity: int = 0) -> dict:
     """Run one module as Ansible runs it (a one-task play on localhost) and return its result."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
@@ -173,7 +174,8 @@ def run_module(module: str, args: dict, check: bool = False, diff: bool = False,
         }]
         pb = Path(tmp) / "play.yml"
         pb.write_text(json.dumps(play))
-        proc = run_playbook(pb, "-i", str(REPO / "inventories" / "lab"), env=env)
+        extra = ["-" + "v" * verbosity] if verbosity else []
+        proc = run_playbook(pb, "-i", str(REPO / "inventories" / "lab"), *extra, env=env)
         if not out.exists():
             raise AssertionError("module run produced no result:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
         result = json.loads(out.read_text())

@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, EasyMO DevOps
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure decisions about feature flags kept in a ConfigMap: validation, merge/replace/remove, the hash
+that tells whether a consumer started with the current flags. No I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import typing as t
+from dataclasses import dataclass, field
+
+# Template annotation carrying the hash of the flags a consumer's pods were started with. Environment
+# variables never see ConfigMap updates, so a differing hash means the pods still run old flags.
+FLAGS_HASH_ANNOTATION = "rollback.easymo.com/flags-sha256"
+
+FLAG_TYPES = ("bool", "percentage", "int", "string")
+_INT = re.compile(r"^-?[0-9]+$")
+
+
+class FlagError(ValueError):
+    """A flag value or definition is invalid; the message names the key and what is allowed."""
+
+
+def infer_type(key: str) -> str:
+    """The type a key has by EasyMO's naming: *_PERCENTAGE are percentages, other FEATURE_* are booleans."""
+    upper = key.upper()
+    if upper.endswith("_PERCENTAGE"):
+        return "percentage"
+    if upper.startswith("FEATURE_") and not upper.endswith(("_LIST", "_ALLOWLIST", "_DENYLIST", "_USERS")):
+        return "bool"
+    return "string"
+
+
+def coerce(key: str, value: t.Any, declared: str | None = None) -> str:
+    """The ConfigMap string for one flag value, or FlagError naming the key."""
+    kind = declared or infer_type(key)
+    if kind not in FLAG_TYPES:
+        raise FlagError("%s: unknown flag type %r (use one of %s)" % (key, kind, ", ".join(FLAG_TYPES)))
+    if value is None or isinstance(value, (dict, list, tuple, set)):
+        raise FlagError("%s: %r is not a flag value (use a string, number or boolean)" % (key, value))
+    if kind == "bool":
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower()
+        raise FlagError("%s must be a boolean (true or false), got %r" % (key, value))
+    if kind in ("percentage", "int"):
+        if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+            raise FlagError("%s must be a whole number%s, got %r" % (key, " from 0 to 100" if kind == "percentage" else "", value))
+        text = str(int(value)) if isinstance(value, (int, float)) else str(value).strip()
+        if not _INT.match(text):
+            raise FlagError("%s must be a whole number%s, got %r" % (key, " from 0 to 100" if kind == "percentage" else "", value))
+        number = int(text)
+        if kind == "percentage" and not 0 <= number <= 100:
+            raise FlagError("%s must be a percentage from 0 to 100, got %r" % (key, value))
+        return str(number)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def data_from_definition(definition: dict) -> dict[str, t.Any]:
+    """The `data` of a ConfigMap-like definition; `data` under `metadata` is refused (K08)."""
+    if not isinstance(definition, dict):
+        raise FlagError("definition must be a mapping like a ConfigMap manifest")
+    meta = definition.get("metadata") or {}
+    if isinstance(meta, dict) and "data" in meta:
+        raise FlagError("definition has `data` under `metadata`; it belongs at the top level (definition.data). Nothing was changed.")
+    data = definition.get("data")
+    if not isinstance(data, dict) or not data:
+        raise FlagError("definition has no `data` mapping with flags to set")
+    return data
+
+
+@dataclass
+class FlagsPlan:
+    before: dict[str, str]
+    after: dict[str, str]
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def previous_values(self) -> dict[str, str | None]:
+        """Each touched key's value before (None when it did not exist), for a later roll-forward."""
+        return {k: self.before.get(k) for k in sorted(set(self.added) | set(self.changed) | set(self.removed))}
+
+
+def plan_flags(
+    current: dict[str, str] | None,
+    flags: dict[str, t.Any],
+    mode: str = "merge",
+    remove: list[str] | None = None,
+    types: dict[str, str] | None = None,
+) -> FlagsPlan:
+    """What the ConfigMap's data becomes. ``merge`` keeps other keys, ``replace`` keeps only ``flags``."""
+    if mode not in ("merge", "replace"):
+        raise FlagError("mode must be merge or replace, got %r" % (mode,))
+    current = dict(current or {})
+    remove = list(remove or [])
+    overlap = sorted(set(remove) & set(flags))
+    if overlap:
+        raise FlagError("keys both set and removed: %s" % ", ".join(overlap))
+    errors = []
+    desired: dict[str, str] = {}
+    for key, value in flags.items():
+        try:
+            desired[str(key)] = coerce(str(key), value, (types or {}).get(key))
+        except FlagError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise FlagError("; ".join(errors) + ". Nothing was changed.")
+    after = dict(desired) if mode == "replace" else dict(current, **desired)
+    for key in remove:
+        after.pop(key, None)
+    return FlagsPlan(
+        before=current,
+        after=after,
+        added=sorted(k for k in after if k not in current),
+        changed=sorted(k for k in after if k in current and current[k] != after[k]),
+        removed=sorted(k for k in current if k not in after),
+    )
+
+
+def flags_hash(data: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
