@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import K8S_ERRORS, describe_k8s_error
+from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import ApiException, TransportError, describe_k8s_error
 from ansible_collections.easymo.rollback.plugins.module_utils._rollout import deployment_rollout_state
 from ansible_collections.easymo.rollback.plugins.module_utils._waiter import (
     DEPLOYMENTS,
@@ -37,7 +37,7 @@ def select_deployments(
     """
     try:
         found = list_objects(api_client, DEPLOYMENTS, namespace, label_selector)[0]
-    except K8S_ERRORS as exc:
+    except (ApiException, TransportError, OSError) as exc:
         raise SelectionError("Cannot list Deployments in namespace %s: %s" % (namespace, describe_k8s_error(exc))) from exc
     if names:
         missing = [n for n in names if n not in found]

@@ -37,12 +37,12 @@ except ImportError:
 
 
 try:
-    from urllib3.exceptions import HTTPError as TransportError
+    from urllib3.exceptions import HTTPError as TransportError  # noqa: F401 (re-exported for the modules)  pylint: disable=unused-import
 except ImportError:
     TransportError = OSError  # type: ignore[misc,assignment]
 
-# What talking to the API server can raise: an answer with an error status, or no answer at all.
-K8S_ERRORS = (ApiException, TransportError, OSError)
+# Talking to the API server raises ApiException (an answer with an error status) or TransportError /
+# OSError (no answer at all); modules catch those three and report them with describe_k8s_error.
 
 K8S_AUTH_ARG_SPEC: dict[str, dict[str, t.Any]] = {
     "kubeconfig": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
@@ -117,7 +117,7 @@ def api_error_message(exc: "ApiException") -> str:
 
 
 def describe_k8s_error(exc: BaseException) -> str:
-    """One line for any K8S_ERRORS exception, with the next step for the usual causes."""
+    """One line for an API or transport error, with the next step for the usual causes."""
     if isinstance(exc, ApiException):
         status = getattr(exc, "status", None)
         hint = {

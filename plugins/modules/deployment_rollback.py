@@ -180,7 +180,8 @@ from ansible_collections.easymo.rollback.plugins.module_utils._deployments impor
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import (
     K8S_AUTH_ARG_SPEC,
-    K8S_ERRORS,
+    ApiException,
+    TransportError,
     K8sAuthError,
     api_error_message,
     describe_k8s_error,
@@ -242,7 +243,7 @@ def main():
         plans, refusals = _plan_all(api_client, namespace, deployments, params)
     except (K8sAuthError, SelectionError) as exc:
         fail(str(exc), deployments=[])
-    except K8S_ERRORS as exc:
+    except (ApiException, TransportError, OSError) as exc:
         fail("Kubernetes API error while reading Deployments in %s: %s" % (namespace, describe_k8s_error(exc)), deployments=[])
     if refusals:
         fail("Nothing was changed. " + " | ".join(refusals), deployments=[])
@@ -256,7 +257,7 @@ def main():
             dep = by_name[plan.name]
             try:
                 patch_deployment(api_client, namespace, plan.name, rollback_patch(plan, dep, decided_at), module.check_mode)
-            except K8S_ERRORS as exc:
+            except (ApiException, TransportError, OSError) as exc:
                 if getattr(exc, "status", None) in (409, 422) and "resourceVersion" in api_error_message(exc):
                     # The JSON patch's test of resourceVersion failed: someone changed it after we decided.
                     msg = ("Deployment %s/%s changed while the rollback was being decided; nothing was patched for it. "
@@ -274,7 +275,7 @@ def main():
         waits = wait_for_rollouts(api_client, [(namespace, r["name"]) for r in rows], params["wait_timeout"])
         try:
             replicasets = list_replicasets(api_client, namespace)
-        except K8S_ERRORS:
+        except (ApiException, TransportError, OSError):
             replicasets = []
         for row, w in zip(rows, waits):
             row["seconds"] = w.seconds

@@ -86,7 +86,8 @@ from ansible_collections.easymo.rollback.plugins.module_utils._deployments impor
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import (
     K8S_AUTH_ARG_SPEC,
-    K8S_ERRORS,
+    ApiException,
+    TransportError,
     K8sAuthError,
     describe_k8s_error,
     build_api_client,
@@ -139,7 +140,7 @@ def main():
         replicasets = list_replicasets(api_client, p["namespace"])
     except (K8sAuthError, SelectionError) as exc:
         module.fail_json(msg=str(exc))
-    except K8S_ERRORS as exc:
+    except (ApiException, TransportError, OSError) as exc:
         module.fail_json(msg="Kubernetes API error in namespace %s: %s" % (p["namespace"], describe_k8s_error(exc)))
     rows = []
     for dep in deployments:

@@ -124,7 +124,8 @@ from ansible_collections.easymo.rollback.plugins.module_utils._deployments impor
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import (
     K8S_AUTH_ARG_SPEC,
-    K8S_ERRORS,
+    ApiException,
+    TransportError,
     K8sAuthError,
     describe_k8s_error,
     build_api_client,
@@ -171,7 +172,7 @@ def main():
         pods = list_objects(api_client, PODS, ns)[0]
     except (K8sAuthError, SelectionError) as exc:
         module.fail_json(msg=str(exc), deployments=[], all_ready=False)
-    except K8S_ERRORS as exc:
+    except (ApiException, TransportError, OSError) as exc:
         module.fail_json(msg="Kubernetes API error in namespace %s: %s" % (ns, describe_k8s_error(exc)), deployments=[], all_ready=False)
 
     rows = []
