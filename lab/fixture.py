@@ -6,6 +6,8 @@
     fixture.py release good   roll every service to the good release (in deploy order), wait
     fixture.py release bad    roll every service to the bad release (in deploy order), wait
     fixture.py show           one line per service: release, revision, ready
+    fixture.py db             (re)create the agent_core database's agent_fallbacks rows, recent errors included
+    fixture.py flags          put the feature-flags ConfigMap back to the incident's values (AI on, 10 %)
 
 Uses the admin kubeconfig in .lab/ (or KUBECONFIG).
 """
@@ -147,6 +149,46 @@ def release(apps, api, which: str) -> None:
     _wait_rolled_out(api, [s["name"] for s in SERVICES])
 
 
+def ensure_agent_core_db() -> None:
+    """agent_core.agent_fallbacks: a day of fallbacks, with the last 10 minutes' errors concentrated on a few users."""
+    import random
+
+    import psycopg2
+    import psycopg2.extras
+
+    conn = psycopg2.connect(dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = 'agent_core'")
+        if not cur.fetchone():
+            cur.execute("CREATE DATABASE agent_core")
+    conn.close()
+    rng = random.Random(42)
+    rows = []
+    for _n in range(20000):  # older history, never in the 10-minute window
+        rows.append(("u-%04d" % rng.randint(1, 3000), rng.choice(["error", "timeout", "low_confidence", "user_opt_out"]),
+                     rng.uniform(15 * 60, 24 * 3600)))
+    for user, count in (("u-1001", 41), ("u-1002", 27), ("u-1003", 13), ("u-1004", 8), ("u-1005", 5)):
+        rows += [(user, "error", rng.uniform(5, 540)) for _i in range(count)]
+    rows += [("u-%04d" % rng.randint(2000, 2999), "error", rng.uniform(5, 540)) for _i in range(30)]
+    rows += [("u-%04d" % rng.randint(1, 3000), "timeout", rng.uniform(5, 540)) for _i in range(50)]
+    conn = psycopg2.connect(dbname="agent_core")
+    with conn, conn.cursor() as cur:
+        cur.execute("""CREATE TABLE IF NOT EXISTS agent_fallbacks (
+                         id bigserial PRIMARY KEY, user_id text NOT NULL, reason text NOT NULL,
+                         created_at timestamptz NOT NULL DEFAULT now())""")
+        cur.execute("CREATE INDEX IF NOT EXISTS agent_fallbacks_created_at ON agent_fallbacks (created_at)")
+        cur.execute("TRUNCATE agent_fallbacks")
+        psycopg2.extras.execute_values(
+            cur, "INSERT INTO agent_fallbacks (user_id, reason, created_at) VALUES %s",
+            rows, template="(%s, %s, now() - make_interval(secs => %s))", page_size=5000)
+    conn.close()
+
+
+def reset_flags(core) -> None:
+    core.patch_namespaced_config_map("feature-flags", NAMESPACE, {"data": dict(FLAGS)})
+
+
 def show(apps) -> None:
     for s in SERVICES:
         d = apps.read_namespaced_deployment(s["name"], NAMESPACE)
@@ -158,11 +200,17 @@ def show(apps) -> None:
 
 def main(argv: list[str]) -> int:
     cmd = argv[1] if len(argv) > 1 else "apply"
+    if cmd == "db":
+        ensure_agent_core_db()
+        return 0
     api, core, apps = _clients()
     if cmd == "apply":
         ensure_base(core)
         release(apps, api, "good")
         release(apps, api, "bad")
+        ensure_agent_core_db()
+    elif cmd == "flags":
+        reset_flags(core)
     elif cmd == "release" and len(argv) > 2 and argv[2] in ("good", "bad"):
         ensure_base(core)
         release(apps, api, argv[2])

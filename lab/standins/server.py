@@ -3,13 +3,24 @@
 
 GET /health/<service>   200 {"status":"healthy"} when that Deployment is fully rolled out on its good
                         release, 503 {"status":"unhealthy", ...} otherwise (read from the lab cluster).
+GET /metrics/errors     {"error_rate": <float>} derived from the cluster: which releases run, and the flags
+                        agent-core's Ready pods actually started with (AI on/off, rollout percentage).
+POST /simulate/whatsapp {"user_id": "..."} -> {"flow": "ai"|"menu", "pod": ...}: a test message answered by a
+                        Ready agent-core pod according to the flags that pod runs with.
+GET /_lab/pod-flags     what each agent-core pod runs with (for tests and people).
 GET /_lab/healthz       the stand-in itself is up.
+
+Environment variables from a ConfigMap are fixed when a container starts, so, like a kubelet, the stand-in
+resolves a pod's flags once, when it first sees the pod, by reading the ConfigMap at that moment.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import threading
+import time
 import os
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +32,17 @@ sys.path.insert(0, str(LAB))
 sys.path.insert(0, str(REPO / ".collections"))
 
 import fixture  # noqa: E402  (the lab's own fixture definition: which release is good)
-from ansible_collections.easymo.rollback.plugins.module_utils._rollout import deployment_rollout_state, template_images  # noqa: E402
+from ansible_collections.easymo.rollback.plugins.module_utils._rollout import (  # noqa: E402
+    deployment_rollout_state,
+    pod_is_ready,
+    template_images,
+)
+from ansible_collections.easymo.rollback.plugins.module_utils._waiter import PODS, WaitTimeout, watch_until  # noqa: E402
+
+BASE_ERROR_RATE = 0.004
+PER_BAD_SERVICE = 0.0005
+AI_ERROR_BAD_RELEASE = 0.6
+AI_ERROR_GOOD_RELEASE = 0.01
 
 
 class Cluster:
@@ -31,6 +52,49 @@ class Cluster:
         config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
         self.api = client.ApiClient()
         self.apps = client.AppsV1Api(self.api)
+        self.core = client.CoreV1Api(self.api)
+        self.lock = threading.Lock()
+        self.pods: dict[str, dict] = {}  # agent-core pods by name, as last seen
+        self.pod_flags: dict[str, dict] = {}  # pod uid -> flags resolved when the pod was first seen
+
+    def flags_now(self) -> dict:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return dict(self.core.read_namespaced_config_map("feature-flags", fixture.NAMESPACE).data or {})
+        except ApiException:
+            return {}
+
+    def follow_pods(self) -> None:
+        """Keep self.pods current from one watch; resolve flags for every new pod."""
+        def check(objects: dict, deleted: set) -> None:
+            agent = {n: o for n, o in objects.items() if (o["metadata"].get("labels") or {}).get("app") == "agent-core"}
+            new = [o for o in agent.values() if o["metadata"]["uid"] not in self.pod_flags]
+            if new:
+                flags = self.flags_now()
+                with self.lock:
+                    for o in new:
+                        self.pod_flags[o["metadata"]["uid"]] = flags
+            with self.lock:
+                self.pods = agent
+            return None
+
+        while True:
+            try:
+                watch_until(self.api, PODS, fixture.NAMESPACE, check, time.monotonic() + 3600)
+            except WaitTimeout:
+                continue
+            except Exception as exc:  # the namespace may not exist yet; keep trying like a kubelet would
+                sys.stderr.write("pod watch: %s\n" % exc)
+                time.sleep(1)
+
+    def ready_agent_pods(self) -> list[tuple[str, dict]]:
+        with self.lock:
+            return sorted((o["metadata"]["name"], self.pod_flags.get(o["metadata"]["uid"], {}))
+                          for o in self.pods.values() if pod_is_ready(o) and not o["metadata"].get("deletionTimestamp"))
+
+    def all_deployments(self) -> list[dict]:
+        return [self.api.sanitize_for_serialization(d) for d in self.apps.list_namespaced_deployment(fixture.NAMESPACE).items]
 
     def deployment(self, namespace: str, name: str) -> dict | None:
         from kubernetes.client.exceptions import ApiException
@@ -59,6 +123,55 @@ def service_health(cluster: Cluster, service: str) -> tuple[int, dict]:
     return 200, {"status": "healthy"}
 
 
+def _bucket(user_id: str) -> int:
+    return int(hashlib.sha256(user_id.encode()).hexdigest(), 16) % 100
+
+
+def _listed(flags: dict, key: str) -> set[str]:
+    return {u.strip() for u in (flags.get(key) or "").split(",") if u.strip()}
+
+
+def flow_for(user_id: str, flags: dict) -> str:
+    """What agent-core does with a message: AI when the flags running in that pod say so for this user."""
+    if user_id in _listed(flags, "FEATURE_AI_AGENTS_DENYLIST"):
+        return "menu"
+    if user_id in _listed(flags, "FEATURE_AI_AGENTS_ALLOWLIST") and flags.get("FEATURE_AI_AGENTS") == "true":
+        return "ai"
+    try:
+        pct = int(flags.get("FEATURE_AI_AGENTS_ROLLOUT_PERCENTAGE", "0"))
+    except ValueError:
+        pct = 0
+    return "ai" if flags.get("FEATURE_AI_AGENTS") == "true" and _bucket(user_id) < pct else "menu"
+
+
+def simulate(cluster: Cluster, user_id: str) -> tuple[int, dict]:
+    pods = cluster.ready_agent_pods()
+    if not pods:
+        return 503, {"error": "no Ready agent-core pod"}
+    name, flags = pods[_bucket(user_id) % len(pods)]
+    return 200, {"user_id": user_id, "flow": flow_for(user_id, flags), "pod": name}
+
+
+def error_rate(cluster: Cluster) -> float:
+    deployments = {d["metadata"]["name"]: d for d in cluster.all_deployments()}
+    good = fixture.good_images()
+    bad_services = [n for n, d in deployments.items() if n != "agent-core" and template_images(d["spec"]["template"]) != good.get(n)]
+    agent = deployments.get("agent-core")
+    agent_bad = agent is None or template_images(agent["spec"]["template"]) != good["agent-core"]
+    pods = cluster.ready_agent_pods()
+    share = 0.0
+    if pods:
+        for _name, flags in pods:
+            try:
+                pct = int(flags.get("FEATURE_AI_AGENTS_ROLLOUT_PERCENTAGE", "0"))
+            except ValueError:
+                pct = 0
+            share += (pct / 100.0) if flags.get("FEATURE_AI_AGENTS") == "true" else 0.0
+        share /= len(pods)
+    ai_error = AI_ERROR_BAD_RELEASE if agent_bad else AI_ERROR_GOOD_RELEASE
+    return round(BASE_ERROR_RATE + PER_BAD_SERVICE * len(bad_services) + share * ai_error, 6)
+
+
 def make_handler(cluster: Cluster):
     class Handler(BaseHTTPRequestHandler):
         def _send(self, code: int, body: dict) -> None:
@@ -79,6 +192,25 @@ def make_handler(cluster: Cluster):
                 except Exception as exc:  # a stand-in that cannot read the cluster answers like a broken backend
                     code, body = 502, {"status": "unhealthy", "reason": "stand-in error: %s" % exc}
                 return self._send(code, body)
+            if path == "/metrics/errors":
+                return self._send(200, {"error_rate": error_rate(cluster)})
+            if path == "/_lab/pod-flags":
+                return self._send(200, {name: flags for name, flags in cluster.ready_agent_pods()})
+            return self._send(404, {"error": "not found"})
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            path = self.path.split("?", 1)[0]
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                return self._send(400, {"error": "body must be JSON"})
+            if path == "/simulate/whatsapp":
+                user = str(body.get("user_id") or "")
+                if not user:
+                    return self._send(400, {"error": "user_id is required"})
+                code, answer = simulate(cluster, user)
+                return self._send(code, answer)
             return self._send(404, {"error": "not found"})
 
         def log_message(self, fmt: str, *args) -> None:
@@ -91,7 +223,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(Cluster()))
+    cluster = Cluster()
+    threading.Thread(target=cluster.follow_pods, daemon=True).start()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(cluster))
     server.daemon_threads = True
     server.serve_forever()
 

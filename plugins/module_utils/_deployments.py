@@ -28,12 +28,12 @@ class SelectionError(Exception):
 
 
 def select_deployments(
-    api_client: t.Any, namespace: str, names: list[str] | None, label_selector: str | None
+    api_client: t.Any, namespace: str, names: list[str] | None, label_selector: str | None, allow_empty: bool = False
 ) -> list[dict]:
     """The Deployments to act on, in the order given (names) or by name (selector).
 
-    One list call for the namespace; a name that does not exist or a selector that matches nothing is
-    an error naming what was asked for.
+    One list call for the namespace; a name that does not exist, or a selector that matches nothing
+    (unless ``allow_empty``), is an error naming what was asked for.
     """
     try:
         found = list_objects(api_client, DEPLOYMENTS, namespace, label_selector)[0]
@@ -47,8 +47,9 @@ def select_deployments(
                 % (namespace, ", ".join(missing), ", ".join(sorted(found)) or "none")
             )
         return [found[n] for n in names]
-    if not found:
-        raise SelectionError("0 Deployments in namespace %s match label selector %r." % (namespace, label_selector))
+    if not found and not allow_empty:
+        raise SelectionError("0 objects matched: no Deployment in namespace %s matches label selector %r "
+                             "(check the selector, or allow an empty match)." % (namespace, label_selector))
     return [found[n] for n in sorted(found)]
 
 
@@ -67,3 +68,21 @@ def patch_deployment(api_client: t.Any, namespace: str, name: str, json_patch: l
 def wait_for_rollouts(api_client: t.Any, targets: list[tuple[str, str]], timeout: float) -> list[ObjectWait]:
     """Wait for many Deployments at once against one deadline, by kubectl's completion rules."""
     return wait_for_named(api_client, DEPLOYMENTS, targets, deployment_rollout_state, timeout)
+
+
+def patch_template_annotations(api_client: t.Any, namespace: str, name: str, annotations: dict[str, str], dry_run: bool) -> dict:
+    """Set pod-template annotations: a new ReplicaSet rolls out (how a restart is done)."""
+    apps = k8s_client.AppsV1Api(api_client)
+    kwargs = {"dry_run": "All"} if dry_run else {}
+    body = {"spec": {"template": {"metadata": {"annotations": annotations}}}}
+    return api_client.sanitize_for_serialization(apps.patch_namespaced_deployment(name, namespace, body, **kwargs))
+
+
+def refuse_paused(deployments: list[dict], action: str) -> list[str]:
+    """Messages for paused Deployments: a template change would not roll out while paused."""
+    return [
+        "Deployment %s/%s is paused, so a %s would not roll out. Resume it first (kubectl rollout resume deployment/%s -n %s)."
+        % (d["metadata"]["namespace"], d["metadata"]["name"], action, d["metadata"]["name"], d["metadata"]["namespace"])
+        for d in deployments
+        if (d.get("spec") or {}).get("paused")
+    ]

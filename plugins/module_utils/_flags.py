@@ -12,9 +12,9 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-# Template annotation carrying the hash of the flags a consumer's pods were started with. Environment
-# variables never see ConfigMap updates, so a differing hash means the pods still run old flags.
-FLAGS_HASH_ANNOTATION = "rollback.easymo.com/flags-sha256"
+# The template annotation _rollout.FLAGS_HASH_ANNOTATION carries the hash of the flags a consumer's pods were
+# started with. Environment variables never see ConfigMap updates, so a differing hash means the pods
+# still run old flags.
 
 FLAG_TYPES = ("bool", "percentage", "int", "string")
 _INT = re.compile(r"^-?[0-9]+$")
@@ -128,3 +128,15 @@ def plan_flags(
 
 def flags_hash(data: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def pods_on_other_flags(pods: list[dict], digest: str, annotation: str) -> list[str]:
+    """Running pods (not terminating) whose flags hash is not ``digest``: they run other flags."""
+    stale = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        if (meta.get("annotations") or {}).get(annotation) != digest:
+            stale.append(meta.get("name", ""))
+    return sorted(stale)

@@ -115,3 +115,27 @@ def probe_all(
     for th in threads:
         th.join()
     return results
+
+
+class MetricUnavailable(ValueError):
+    """The answer holds no number at the path (an HTML page, an error, a string): metrics unavailable."""
+
+
+def extract_number(body: t.Any, path: str) -> float:
+    """The number at a simple path like jq's: `.error_rate`, `data.errors[0].rate`."""
+    if not isinstance(body, (dict, list)):
+        raise MetricUnavailable("answer is not JSON: %r" % (str(body)[:60],))
+    node: t.Any = body
+    for part in [p for p in path.strip().lstrip(".").replace("[", ".[").split(".") if p]:
+        if part.startswith("[") and part.endswith("]"):
+            try:
+                node = node[int(part[1:-1])]
+            except (ValueError, IndexError, KeyError, TypeError):
+                raise MetricUnavailable("no element %s at %s" % (part, path))
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise MetricUnavailable("no field %r at %s" % (part, path))
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        raise MetricUnavailable("value at %s is not a number: %r" % (path, node))
+    return float(node)

@@ -22,6 +22,9 @@ REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 POD_TEMPLATE_HASH = "pod-template-hash"
 TARGET_ANNOTATION = "rollback.easymo.com/target"
+FLAGS_HASH_ANNOTATION = "rollback.easymo.com/flags-sha256"
+# Template annotations that only restart pods; a template differing in them alone is not a new release.
+RESTART_MARKERS = (RESTARTED_AT, FLAGS_HASH_ANNOTATION)
 
 
 class RollbackRefused(Exception):
@@ -67,16 +70,17 @@ def owned_replicasets(deployment: dict, replicasets: t.Iterable[dict]) -> list[d
     return owned
 
 
-def normalized_template(template: dict, ignore_restarted_at: bool = True) -> dict:
-    """The pod template as it matters for rollback: no pod-template-hash, optionally no restartedAt."""
+def normalized_template(template: dict, ignore_restarts: bool = True) -> dict:
+    """The pod template as it matters for rollback: no pod-template-hash, optionally no restart markers."""
     tmpl = copy.deepcopy(template or {})
     meta = tmpl.setdefault("metadata", {})
     labels = dict(meta.get("labels") or {})
     labels.pop(POD_TEMPLATE_HASH, None)
     meta["labels"] = labels
     annotations = dict(meta.get("annotations") or {})
-    if ignore_restarted_at:
-        annotations.pop(RESTARTED_AT, None)
+    if ignore_restarts:
+        for marker in RESTART_MARKERS:
+            annotations.pop(marker, None)
     if annotations:
         meta["annotations"] = annotations
     else:
@@ -86,7 +90,7 @@ def normalized_template(template: dict, ignore_restarted_at: bool = True) -> dic
 
 
 def template_fingerprint(template: dict) -> str:
-    """A stable identity of a pod template, ignoring restartedAt (a restart is not a new release)."""
+    """A stable identity of a pod template, ignoring restart markers (a restart is not a new release)."""
     canonical = json.dumps(normalized_template(template), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -276,7 +280,7 @@ def plan_rollback(
     if target_fp == current_fp:
         return _plan(deployment, "none", "already at target (%s)" % reason, current_rev, current_fp, current_rev, current_template)
 
-    clean = normalized_template(target_template, ignore_restarted_at=False)
+    clean = normalized_template(target_template, ignore_restarts=False)
     if not selector_matches(spec.get("selector"), clean.get("metadata", {}).get("labels")):
         raise RollbackRefused(
             "%s: the pod template of revision %d has labels %s that do not match the Deployment's selector %s; "

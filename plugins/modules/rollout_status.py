@@ -40,8 +40,12 @@ options:
     elements: str
     aliases: [name]
   label_selector:
-    description: Select Deployments by label; a selector that matches nothing is an error.
+    description: Select Deployments by label; a selector that matches nothing is an error unless O(allow_empty).
     type: str
+  allow_empty:
+    description: With O(label_selector), succeed with an empty report when nothing matches.
+    type: bool
+    default: false
   wait:
     description: Wait until every Deployment has rolled out (kubectl's rules) before reporting.
     type: bool
@@ -146,6 +150,7 @@ def main():
             namespace=dict(type="str", required=True),
             names=dict(type="list", elements="str", aliases=["name"]),
             label_selector=dict(type="str"),
+            allow_empty=dict(type="bool", default=False),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=300),
             fail_on_not_ready=dict(type="bool", default=True),
@@ -161,10 +166,10 @@ def main():
         module.fail_json(msg="wait_timeout must be a positive number of seconds, got %d." % p["wait_timeout"])
     try:
         api_client = build_api_client(p)
-        deployments = select_deployments(api_client, ns, p["names"], p["label_selector"])
+        deployments = select_deployments(api_client, ns, p["names"], p["label_selector"], p["allow_empty"])
         names = [d["metadata"]["name"] for d in deployments]
         waits = {}
-        if p["wait"]:
+        if p["wait"] and names:
             waits = {w.name: w for w in wait_for_rollouts(api_client, [(ns, n) for n in names], p["wait_timeout"])}
         # Re-read after waiting: the report is about the state at the end.
         current = list_objects(api_client, DEPLOYMENTS, ns)[0]

@@ -177,7 +177,7 @@ def test_K01_label_selector_rolls_each_back_by_its_own_name(lab):
     for name in ("shop", "blog"):
         assert lab.image(ns, name) == "registry.lab/%s:v1" % name
     nothing = run_module("deployment_rollback", {"namespace": ns, "label_selector": "tier=none"})
-    assert nothing["failed"] is True and "0 Deployments" in nothing["msg"] and "tier=none" in nothing["msg"]
+    assert nothing["failed"] is True and "0 objects matched" in nothing["msg"] and "tier=none" in nothing["msg"]
 
 
 def test_K24_eleven_services_each_get_their_own_previous_template(lab):
