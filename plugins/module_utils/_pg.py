@@ -12,7 +12,6 @@ from ansible.module_utils.basic import env_fallback
 
 try:
     import psycopg2
-    import psycopg2.extras
 
     HAS_PSYCOPG2 = True
     PSYCOPG2_IMPORT_ERROR = None
@@ -44,3 +43,8 @@ def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
 def describe_target(params: dict[str, t.Any]) -> str:
     return "%s@%s:%s/%s" % (params.get("login_user") or "(default user)", params.get("login_host") or "(default host)",
                             params.get("login_port") or 5432, params.get("db") or "(default db)")
+
+
+def connect(params: dict[str, t.Any]) -> t.Any:
+    """A psycopg2 connection from the module options; raises psycopg2.Error."""
+    return psycopg2.connect(**connection_kwargs(params))

@@ -289,7 +289,8 @@ def main():
                           "before_header": result["configmap"], "after_header": result["configmap"]}
     bad = [c for c in result["consumers"] if c["status"] not in ("rolled_out", "up_to_date", "would_restart", "restarted")]
     if bad:
-        module.fail_json(msg="Flags set, but consumers did not roll out: %s" % "; ".join("%s %s: %s" % (c["name"], c["status"], c["message"]) for c in bad), **result)
+        details = "; ".join("%s %s: %s" % (c["name"], c["status"], c["message"]) for c in bad)
+        module.fail_json(msg="Flags set, but consumers did not roll out on them: %s" % details, **result)
     module.exit_json(**result)
 
 

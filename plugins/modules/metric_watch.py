@@ -166,9 +166,9 @@ def main():
                 streak = streak + 1 if ok else 0
                 series.append({"t": t_rel, "value": value, "note": "ok" if ok else "outside threshold"})
             if streak >= p["samples"]:
+                side, bound = ("below", below) if below is not None else ("above", above)
                 module.exit_json(changed=False, passed=True, last_value=last, series=series,
-                                 reason="%d samples in a row %s %s" % (streak, "below" if below is not None else "above",
-                                                                      below if below is not None else above))
+                                 reason="%d samples in a row %s %s (last %s)" % (streak, side, bound, last))
             if time.monotonic() + p["interval"] > deadline:
                 break
             time.sleep(p["interval"])

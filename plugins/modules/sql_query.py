@@ -74,7 +74,7 @@ from ansible_collections.easymo.rollback.plugins.module_utils._pg import (
     HAS_PSYCOPG2,
     PG_CONNECTION_ARG_SPEC,
     PSYCOPG2_IMPORT_ERROR,
-    connection_kwargs,
+    connect,
     describe_target,
 )
 
@@ -104,7 +104,7 @@ def main():
     p = module.params
     target = describe_target(p)
     try:
-        conn = psycopg2.connect(**connection_kwargs(p))
+        conn = connect(p)
     except psycopg2.Error as exc:
         module.fail_json(msg="Cannot connect to PostgreSQL %s: %s" % (target, str(exc).strip()))
     try:
