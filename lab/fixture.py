@@ -186,7 +186,10 @@ def ensure_agent_core_db() -> None:
 
 
 def reset_flags(core) -> None:
-    core.patch_namespaced_config_map("feature-flags", NAMESPACE, {"data": dict(FLAGS)})
+    """Exactly the incident's flags again (allow/deny lists from a Method 2 run removed)."""
+    cm = core.read_namespaced_config_map("feature-flags", NAMESPACE)
+    cm.data = dict(FLAGS)
+    core.replace_namespaced_config_map("feature-flags", NAMESPACE, cm)
 
 
 def show(apps) -> None:

@@ -194,6 +194,14 @@ def make_handler(cluster: Cluster):
                 return self._send(code, body)
             if path == "/metrics/errors":
                 return self._send(200, {"error_rate": error_rate(cluster)})
+            if path == "/_lab/html":  # what a metrics URL answers when it points at a dashboard or a login page
+                data = b"<html><body>Sign in</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return None
             if path == "/_lab/pod-flags":
                 return self._send(200, {name: flags for name, flags in cluster.ready_agent_pods()})
             return self._send(404, {"error": "not found"})
