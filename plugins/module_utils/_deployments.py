@@ -8,9 +8,10 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import ApiException, TransportError, describe_k8s_error
-from ansible_collections.easymo.rollback.plugins.module_utils._rollout import deployment_rollout_state
+from ansible_collections.easymo.rollback.plugins.module_utils._rollout import deployment_rollout_state, owned_replicasets
 from ansible_collections.easymo.rollback.plugins.module_utils._waiter import (
     DEPLOYMENTS,
+    PODS,
     REPLICASETS,
     ObjectWait,
     list_objects,
@@ -86,3 +87,17 @@ def refuse_paused(deployments: list[dict], action: str) -> list[str]:
         for d in deployments
         if (d.get("spec") or {}).get("paused")
     ]
+
+
+def pods_by_deployment(api_client: t.Any, namespace: str, deployments: list[dict]) -> dict[str, list[dict]]:
+    """Each Deployment's pods, through the ReplicaSets it owns (one list call each for ReplicaSets and pods)."""
+    replicasets = list_replicasets(api_client, namespace)
+    pods = list(list_objects(api_client, PODS, namespace)[0].values())
+    out = {}
+    for dep in deployments:
+        rs_uids = {rs["metadata"]["uid"] for rs in owned_replicasets(dep, replicasets)}
+        out[dep["metadata"]["name"]] = [
+            pod for pod in pods
+            if any(ref.get("controller") and ref.get("uid") in rs_uids for ref in pod["metadata"].get("ownerReferences") or [])
+        ]
+    return out

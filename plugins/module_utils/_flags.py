@@ -6,6 +6,7 @@ that tells whether a consumer started with the current flags. No I/O here."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
@@ -130,13 +131,38 @@ def flags_hash(data: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
-def pods_on_other_flags(pods: list[dict], digest: str, annotation: str) -> list[str]:
-    """Running pods (not terminating) whose flags hash is not ``digest``: they run other flags."""
+def parse_k8s_time(value: str | None) -> datetime.datetime | None:
+    if not value:
+        return None
+    # The API sends "...Z"; the Python client's sanitised objects carry isoformat "...+00:00".
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+
+
+def last_written(configmap: dict) -> datetime.datetime | None:
+    """When the ConfigMap was last written (the newest managedFields time; second precision)."""
+    times = [parse_k8s_time(f.get("time")) for f in (configmap.get("metadata") or {}).get("managedFields") or []]
+    times = [x for x in times if x]
+    return max(times) if times else None
+
+
+def pods_on_other_flags(pods: list[dict], digest: str, annotation: str, written_at: datetime.datetime | None) -> list[str]:
+    """Running pods that may not run the flags now in the ConfigMap.
+
+    A pod runs other flags when its template's flags hash differs, or when it started before the
+    ConfigMap was last written (someone restarted it by hand, then the flags changed again): the hash
+    alone would then claim flags the pod never read.
+    """
     stale = []
     for pod in pods:
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             continue
-        if (meta.get("annotations") or {}).get(annotation) != digest:
+        created = parse_k8s_time(meta.get("creationTimestamp"))
+        older = written_at is not None and created is not None and created < written_at
+        if older or (meta.get("annotations") or {}).get(annotation) != digest:
             stale.append(meta.get("name", ""))
     return sorted(stale)

@@ -18,9 +18,10 @@ description:
   - O(mode=merge) sets the given keys and keeps the others; O(mode=replace) leaves only the given keys. O(remove)
     deletes keys. The diff shows additions, changes and removals.
   - Environment variables never see ConfigMap updates, so consumers must restart. Each consumer's pod template carries
-    the hash of the flags its pods started with (annotation C(rollback.easymo.com/flags-sha256)); a consumer is
-    restarted only when that hash differs from the flags now in the ConfigMap. A second run therefore changes nothing,
-    and a run after a failed restart restarts what is still stale.
+    the hash of the flags its pods started with (annotation C(rollback.easymo.com/flags-sha256)). A consumer is
+    restarted when that hash differs from the flags now in the ConfigMap, or when any of its running pods started
+    before the ConfigMap was last written (restarted by hand, then the flags changed). A second run therefore changes
+    nothing, and a run after a failed restart, or after a hand edit, restarts what is still stale.
 author:
   - EasyMO DevOps (@easymo)
 extends_documentation_fragment:
@@ -144,12 +145,13 @@ duration_seconds:
 """
 
 import time
+from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.easymo.rollback.plugins.module_utils._deployments import (
     SelectionError,
-    list_replicasets,
     patch_template_annotations,
+    pods_by_deployment,
     refuse_paused,
     select_deployments,
     wait_for_rollouts,
@@ -158,11 +160,11 @@ from ansible_collections.easymo.rollback.plugins.module_utils._flags import (
     FlagError,
     data_from_definition,
     flags_hash,
+    last_written,
     plan_flags,
     pods_on_other_flags,
 )
-from ansible_collections.easymo.rollback.plugins.module_utils._rollout import FLAGS_HASH_ANNOTATION, owned_replicasets
-from ansible_collections.easymo.rollback.plugins.module_utils._waiter import PODS, list_objects
+from ansible_collections.easymo.rollback.plugins.module_utils._rollout import FLAGS_HASH_ANNOTATION, RESTARTED_AT
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import (
     K8S_AUTH_ARG_SPEC,
     ApiException,
@@ -238,20 +240,30 @@ def main():
     result = dict(configmap="%s/%s" % (ns, name), previous=plan.previous_values(), added=plan.added, changed_keys=plan.changed,
                   removed=plan.removed, data=plan.after, flags_sha256=digest, restarted=[], consumers=[])
     try:
+        written = cm
         if plan.has_changes:
             # A merge patch guarded by resourceVersion: null deletes a key; a concurrent edit is a conflict, not a loss.
             patch = {"metadata": {"resourceVersion": cm["metadata"]["resourceVersion"]},
                      "data": dict({k: plan.after[k] for k in plan.added + plan.changed}, **{k: None for k in plan.removed})}
-            core.patch_namespaced_config_map(name, ns, patch, **({"dry_run": "All"} if dry_run else {}))
+            written = api_client.sanitize_for_serialization(
+                core.patch_namespaced_config_map(name, ns, patch, **({"dry_run": "All"} if dry_run else {})))
+        # In check mode the write did not happen: every pod that exists now would be older than it.
+        written_at = datetime.now(timezone.utc) if dry_run and plan.has_changes else last_written(written)
+        pods = pods_by_deployment(api_client, ns, consumers) if consumers else {}
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for dep in consumers:
             dname = dep["metadata"]["name"]
             current = ((dep["spec"]["template"].get("metadata") or {}).get("annotations") or {}).get(FLAGS_HASH_ANNOTATION)
-            if current == digest:
+            stale = pods_on_other_flags(pods[dname], digest, FLAGS_HASH_ANNOTATION, written_at)
+            if current == digest and not stale:
                 result["consumers"].append(dict(name=dname, restarted=False, status="up_to_date", message="pods started with these flags"))
                 continue
-            patch_template_annotations(api_client, ns, dname, {FLAGS_HASH_ANNOTATION: digest}, dry_run)
+            # The hash tags the new pods with the flags they read; restartedAt forces a rollout even when the
+            # hash is unchanged (pods restarted by hand before the flags last changed).
+            patch_template_annotations(api_client, ns, dname, {FLAGS_HASH_ANNOTATION: digest, RESTARTED_AT: stamp}, dry_run)
             result["restarted"].append(dname)
-            result["consumers"].append(dict(name=dname, restarted=True, status="would_restart" if dry_run else "restarted", message=""))
+            result["consumers"].append(dict(name=dname, restarted=True, status="would_restart" if dry_run else "restarted",
+                                            message="restarted: %s" % ("pods %s run older flags" % ", ".join(stale) if stale else "no pod runs these flags yet")))
     except (ApiException, TransportError, OSError) as exc:
         if isinstance(exc, ApiException) and exc.status == 409:
             module.fail_json(msg="%s was changed by someone else while this ran; run again to apply on top of the new state." % ref, **result)
@@ -266,18 +278,15 @@ def main():
                 row["message"] = w.message if row["restarted"] else row["message"]
             else:
                 row["status"], row["message"] = w.state, w.message
-        # Which pods still run other flags (started before the change): read from each pod's own spec.
+        # Verify from each pod's own spec that every running pod started with these flags.
         try:
-            replicasets = list_replicasets(api_client, ns)
-            pods = list(list_objects(api_client, PODS, ns)[0].values())
+            pods = pods_by_deployment(api_client, ns, consumers)
         except (ApiException, TransportError, OSError) as exc:
             module.fail_json(msg="Flags set, but reading the consumers' pods failed: %s" % describe_k8s_error(exc), **result)
-        by_name = {d["metadata"]["name"]: d for d in consumers}
         for row in result["consumers"]:
-            rs_uids = {rs["metadata"]["uid"] for rs in owned_replicasets(by_name[row["name"]], replicasets)}
-            own = [pod for pod in pods if any(ref.get("uid") in rs_uids for ref in pod["metadata"].get("ownerReferences") or [])]
+            own = pods[row["name"]]
             row["pods"] = len([pod for pod in own if not pod["metadata"].get("deletionTimestamp")])
-            row["pods_on_other_flags"] = pods_on_other_flags(own, digest, FLAGS_HASH_ANNOTATION)
+            row["pods_on_other_flags"] = pods_on_other_flags(own, digest, FLAGS_HASH_ANNOTATION, written_at)
             if row["pods_on_other_flags"] and row["status"] in ("rolled_out", "up_to_date"):
                 row["status"] = "stale_pods"
                 row["message"] = "pods still running other flags: %s" % ", ".join(row["pods_on_other_flags"])

@@ -161,3 +161,18 @@ def test_metric_watch_html_is_metrics_unavailable_not_a_crash():
     assert "Traceback" not in result["_stdout"] + result["_stderr"]
     ok = run_module("metric_watch", {"url": base + "/metrics/errors", "path": ".error_rate", "below": 1.0, "samples": 2, "interval": 0.5})
     assert ok["passed"] is True and len(ok["series"]) == 2 and isinstance(ok["last_value"], float)
+
+
+def test_hand_restart_on_other_flags_is_caught_by_the_next_kill_switch(lab):
+    """Flags off (ours), then by hand: flags on + rollout restart. The next kill switch must restart again,
+    although the template still carries the hash of the 'off' flags."""
+    ns = flags_namespace(lab, "hand", {"FEATURE_AI_AGENTS": "true"})
+    off = {"namespace": ns, "flags": {"FEATURE_AI_AGENTS": False}, "restart": ["web"]}
+    assert run_module("feature_flags", off)["restarted"] == ["web"]
+    lab.core.patch_namespaced_config_map("feature-flags", ns, {"data": {"FEATURE_AI_AGENTS": "true"}})
+    lab.restart(ns, "web")
+    lab.wait_done(ns, ["web"])
+    again = run_module("feature_flags", off)
+    assert again["changed"] is True and again["restarted"] == ["web"], again.get("msg")
+    assert again["consumers"][0]["pods_on_other_flags"] == [] and again["consumers"][0]["status"] == "rolled_out"
+    assert run_module("feature_flags", off)["changed"] is False

@@ -68,9 +68,23 @@ def test_data_under_metadata_is_refused_K08():
 
 
 def test_pods_on_other_flags():
-    pods = [{"metadata": {"name": "a", "annotations": {"k": "h1"}}}, {"metadata": {"name": "b", "annotations": {"k": "old"}}},
-            {"metadata": {"name": "c", "deletionTimestamp": "t", "annotations": {"k": "old"}}}, {"metadata": {"name": "d"}}]
-    assert f.pods_on_other_flags(pods, "h1", "k") == ["b", "d"]
+    written = f.parse_k8s_time("2026-12-03T10:00:00Z")
+    pods = [{"metadata": {"name": "a", "annotations": {"k": "h1"}, "creationTimestamp": "2026-12-03T10:00:00Z"}},
+            {"metadata": {"name": "b", "annotations": {"k": "old"}, "creationTimestamp": "2026-12-03T10:00:05Z"}},
+            {"metadata": {"name": "c", "deletionTimestamp": "t", "annotations": {"k": "old"}}},
+            {"metadata": {"name": "d", "creationTimestamp": "2026-12-03T10:00:05Z"}},
+            # The right hash, but started before the flags were last written: restarted by hand on other flags.
+            {"metadata": {"name": "e", "annotations": {"k": "h1"}, "creationTimestamp": "2026-12-03T09:59:59Z"}}]
+    assert f.pods_on_other_flags(pods, "h1", "k", written) == ["b", "d", "e"]
+    assert f.pods_on_other_flags(pods, "h1", "k", None) == ["b", "d"]
+
+
+def test_last_written_is_newest_managed_fields_time():
+    cm = {"metadata": {"managedFields": [{"time": "2026-12-03T10:00:00Z"}, {"time": "2026-12-03T11:00:00Z"}, {}]}}
+    assert f.last_written(cm) == f.parse_k8s_time("2026-12-03T11:00:00Z")
+    assert f.last_written({"metadata": {}}) is None
+    # The Python client's sanitised objects use isoformat with an offset.
+    assert f.parse_k8s_time("2026-12-03T11:00:00+00:00") == f.parse_k8s_time("2026-12-03T11:00:00Z")
 
 
 @pytest.mark.parametrize("body,path,expected", [({"error_rate": 0.05}, ".error_rate", 0.05), ({"a": {"b": [1, 2.5]}}, "a.b[1]", 2.5),
