@@ -25,11 +25,13 @@ options:
   host:
     description:
       - URL of the Kubernetes API server, for example V(https://k8s.example.com:6443).
+      - With O(api_key) or O(client_cert), no kubeconfig is read at all, so a least-privileged token is never
+        combined with a kubeconfig's credentials.
       - Falls back to the environment variable E(K8S_AUTH_HOST).
     type: str
   api_key:
     description:
-      - Bearer token for the API server.
+      - Bearer token for the API server. It replaces any credentials from a kubeconfig.
       - Falls back to the environment variable E(K8S_AUTH_API_KEY).
     type: str
   validate_certs:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import ApiException, TransportError, describe_k8s_error
@@ -28,6 +29,35 @@ class SelectionError(Exception):
     """The requested Deployments cannot be found; the message names them."""
 
 
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def validate_namespace(namespace: str | None) -> None:
+    """An empty namespace would make list calls cluster-wide."""
+    if not namespace or not _DNS_LABEL.match(namespace) or len(namespace) > 63:
+        raise SelectionError("namespace %r is not a valid namespace name (lowercase letters, digits and '-', at most 63)." % (namespace,))
+
+
+def validate_selection(namespace: str | None, names: list[str] | None, label_selector: str | None) -> None:
+    """Refuse selections that would silently widen: an empty namespace lists every namespace, an empty
+    list or selector matches every Deployment, a duplicate name is patched twice."""
+    validate_namespace(namespace)
+    if names is not None:
+        if not names:
+            raise SelectionError("names is empty: name the Deployments to act on (an empty list would mean all of them).")
+        bad = [n for n in names if not n or not _DNS_SUBDOMAIN.match(n) or len(n) > 253]
+        if bad:
+            raise SelectionError("not valid Deployment names: %s." % ", ".join(repr(n) for n in bad))
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise SelectionError("Deployment(s) named more than once: %s. Name each once." % ", ".join(dupes))
+    elif label_selector is not None and not label_selector.strip():
+        raise SelectionError("label_selector is empty: it would match every Deployment in namespace %s." % namespace)
+    elif label_selector is None:
+        raise SelectionError("name the Deployments (names) or select them (label_selector).")
+
+
 def select_deployments(
     api_client: t.Any, namespace: str, names: list[str] | None, label_selector: str | None, allow_empty: bool = False
 ) -> list[dict]:
@@ -36,6 +66,7 @@ def select_deployments(
     One list call for the namespace; a name that does not exist, or a selector that matches nothing
     (unless ``allow_empty``), is an error naming what was asked for.
     """
+    validate_selection(namespace, names, label_selector)
     try:
         found = list_objects(api_client, DEPLOYMENTS, namespace, label_selector)[0]
     except (ApiException, TransportError, OSError) as exc:
@@ -57,6 +88,10 @@ def select_deployments(
 def list_replicasets(api_client: t.Any, namespace: str) -> list[dict]:
     """Every ReplicaSet in the namespace: one call; ownership is decided later by ownerReference."""
     return list(list_objects(api_client, REPLICASETS, namespace)[0].values())
+
+
+def read_deployment(api_client: t.Any, namespace: str, name: str) -> dict:
+    return api_client.sanitize_for_serialization(k8s_client.AppsV1Api(api_client).read_namespaced_deployment(name, namespace))
 
 
 def patch_deployment(api_client: t.Any, namespace: str, name: str, json_patch: list[dict], dry_run: bool) -> dict:

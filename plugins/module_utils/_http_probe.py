@@ -8,11 +8,13 @@ Classification is a pure function of the answer; I/O is requests in a few thread
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import traceback
 import typing as t
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 try:
     import requests
@@ -22,6 +24,26 @@ try:
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+
+MAX_BODY_CHARS = 2000
+
+
+def redact_url(url: str) -> str:
+    """The URL without a user:password part, for output."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+
+
+def short_body(body: t.Any) -> t.Any:
+    """A body small enough for a task result (a health endpoint may answer megabytes)."""
+    if isinstance(body, (dict, list)):
+        text = json.dumps(body)
+        return body if len(text) <= MAX_BODY_CHARS else text[:MAX_BODY_CHARS] + "... (truncated)"
+    return body
 
 
 @dataclass
@@ -76,8 +98,8 @@ class ProbeResult:
     history: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, t.Any]:
-        return {"name": self.name, "url": self.url, "healthy": self.verdict == "healthy", "verdict": self.verdict,
-                "reason": self.reason, "status_code": self.status_code, "body": self.body,
+        return {"name": self.name, "url": redact_url(self.url), "healthy": self.verdict == "healthy", "verdict": self.verdict,
+                "reason": self.reason, "status_code": self.status_code, "body": short_body(self.body),
                 "attempts": self.attempts, "seconds": self.seconds}
 
 

@@ -8,6 +8,7 @@ Options and environment fallbacks follow kubernetes.core so AWX credentials work
 
 from __future__ import annotations
 
+import os
 import traceback
 import typing as t
 
@@ -63,16 +64,22 @@ class K8sAuthError(Exception):
 def build_api_client(params: dict[str, t.Any]) -> "k8s_client.ApiClient":
     """Return an ApiClient from the auth options.
 
-    An explicit host (with api_key or client certificates) needs no kubeconfig; otherwise the
-    kubeconfig (given, K8S_AUTH_KUBECONFIG, KUBECONFIG or ~/.kube/config) is read, and the in-cluster
-    service account is the last resort, as in kubernetes.core.
+    ``host`` with ``api_key`` or ``client_cert`` is self-contained: no kubeconfig is read, so a token meant
+    to be least-privileged is never mixed with a kubeconfig's admin certificate. Otherwise the kubeconfig
+    (given, K8S_AUTH_KUBECONFIG, KUBECONFIG or ~/.kube/config) is read, the in-cluster service account is
+    the last resort, and ``api_key`` (if given) replaces the kubeconfig's credentials.
     """
     if not HAS_KUBERNETES:
         raise K8sAuthError(missing_required_lib("kubernetes"))
+    for option in ("kubeconfig", "ca_cert", "client_cert", "client_key"):
+        path = params.get(option)
+        if path and not os.path.isfile(path):
+            raise K8sAuthError("%s file %s does not exist or is not a file." % (option, path))
     configuration = k8s_client.Configuration()
     kubeconfig = params.get("kubeconfig")
     context = params.get("context")
-    if kubeconfig or context or not params.get("host"):
+    self_contained = bool(params.get("host") and (params.get("api_key") or params.get("client_cert")))
+    if not self_contained:
         try:
             k8s_config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
         except ConfigException as exc:
@@ -92,6 +99,8 @@ def build_api_client(params: dict[str, t.Any]) -> "k8s_client.ApiClient":
         configuration.host = params["host"]
     if params.get("api_key"):
         configuration.api_key = {"authorization": "Bearer " + params["api_key"]}
+        # The token is the identity: drop a client certificate that came from the kubeconfig.
+        configuration.cert_file = configuration.key_file = None
     if params.get("validate_certs") is not None:
         configuration.verify_ssl = params["validate_certs"]
     if params.get("ca_cert"):

@@ -161,6 +161,10 @@ deployments:
       description: Other ReplicaSets still holding pods after the rollout.
       type: list
       returned: when waited
+api_server:
+  description: URL of the API server the rollback talked to.
+  returned: success
+  type: str
 duration_seconds:
   description: Wall time of the whole module run.
   returned: always
@@ -175,6 +179,7 @@ from ansible_collections.easymo.rollback.plugins.module_utils._deployments impor
     SelectionError,
     list_replicasets,
     patch_deployment,
+    read_deployment,
     select_deployments,
     wait_for_rollouts,
 )
@@ -183,7 +188,6 @@ from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import
     ApiException,
     TransportError,
     K8sAuthError,
-    api_error_message,
     describe_k8s_error,
     build_api_client,
 )
@@ -206,6 +210,15 @@ def _plan_all(api_client, namespace, deployments, params):
         except RollbackRefused as exc:
             refusals.append(str(exc))
     return plans, refusals
+
+
+def _changed_since(api_client, namespace, deployment):
+    """Whether the Deployment's resourceVersion moved on since we read it (a failed JSON-patch test)."""
+    try:
+        now = read_deployment(api_client, namespace, deployment["metadata"]["name"])
+    except (ApiException, TransportError, OSError):
+        return False
+    return now["metadata"]["resourceVersion"] != deployment["metadata"]["resourceVersion"]
 
 
 def main():
@@ -231,8 +244,11 @@ def main():
     namespace = params["namespace"]
     if params["wait_timeout"] <= 0:
         module.fail_json(msg="wait_timeout must be a positive number of seconds, got %d." % params["wait_timeout"])
-    if params["target_images"] is not None and not all(isinstance(v, str) and v for v in params["target_images"].values()):
-        module.fail_json(msg="target_images must map container names to image strings, got %r." % (params["target_images"],))
+    if params["target_images"] is not None and (not params["target_images"] or not all(isinstance(v, str) and v for v in params["target_images"].values())):
+        module.fail_json(msg="target_images must map container names to image strings (at least one), got %r." % (params["target_images"],))
+    if params["to_revision"] is not None and params["to_revision"] < 1:
+        module.fail_json(msg="to_revision must be a revision number >= 1, got %d. (kubectl's 0 means 'the previous one': "
+                             "leave to_revision out for that.)" % params["to_revision"])
 
     def fail(msg, **extra):
         module.fail_json(msg=msg, duration_seconds=round(time.monotonic() - started, 2), **extra)
@@ -258,15 +274,18 @@ def main():
             try:
                 patch_deployment(api_client, namespace, plan.name, rollback_patch(plan, dep, decided_at), module.check_mode)
             except (ApiException, TransportError, OSError) as exc:
-                if getattr(exc, "status", None) in (409, 422) and "resourceVersion" in api_error_message(exc):
-                    # The JSON patch's test of resourceVersion failed: someone changed it after we decided.
+                msg = "Patching Deployment %s/%s failed: %s" % (namespace, plan.name, describe_k8s_error(exc))
+                if getattr(exc, "status", None) in (409, 422) and _changed_since(api_client, namespace, dep):
+                    # The patch's test of resourceVersion failed: someone changed it after we decided.
                     msg = ("Deployment %s/%s changed while the rollback was being decided; nothing was patched for it. "
                            "Run again to decide against its new state." % (namespace, plan.name))
-                else:
-                    msg = "Patching Deployment %s/%s failed: %s" % (namespace, plan.name, describe_k8s_error(exc))
-                row.update(status="failed", message=msg)
+                row.update(status="failed", changed=False, message=msg)
                 rows.append(row)
-                fail(msg, deployments=rows + [dict(p.summary(), changed=False, status="not_started", message="") for p in plans[len(rows):]])
+                done = [r["name"] for r in rows if r["changed"]]
+                if done:
+                    msg += " Already patched (not waited on): %s; run again to finish, it continues to the same targets." % ", ".join(done)
+                fail(msg, changed=bool(done) and not module.check_mode,
+                     deployments=rows + [dict(p.summary(), changed=False, status="not_started", message="") for p in plans[len(rows):]])
             row["status"] = "would_roll_back" if module.check_mode else "patched"
         rows.append(row)
 
@@ -290,15 +309,21 @@ def main():
                 row["revision_after"] = revision_of(w.last)
                 row["leftovers"] = leftover_replicasets(w.last, replicasets)
 
+    resumed = {p.name for p in plans if p.resume}
+
     def release(row, after):
         moved = after and row["changed"]
-        return {"revision": row["revision_to" if moved else "revision_from"], "images": row["images_to" if moved else "images_from"]}
+        state = {"revision": row["revision_to" if moved else "revision_from"], "images": row["images_to" if moved else "images_from"]}
+        if row["name"] in resumed:
+            state["paused"] = not moved
+        return state
 
     diff = {
         "before": {"%s/%s" % (namespace, r["name"]): release(r, False) for r in rows},
         "after": {"%s/%s" % (namespace, r["name"]): release(r, True) for r in rows},
     }
-    result = dict(changed=changed, deployments=rows, duration_seconds=round(time.monotonic() - started, 2))
+    result = dict(changed=changed, deployments=rows, api_server=api_client.configuration.host,
+                  duration_seconds=round(time.monotonic() - started, 2))
     if module._diff:
         result["diff"] = diff
     bad = [r for r in rows if r["status"] in ("failed", "timeout", "deleted", "not_found", "error")]

@@ -154,6 +154,7 @@ from ansible_collections.easymo.rollback.plugins.module_utils._deployments impor
     pods_by_deployment,
     refuse_paused,
     select_deployments,
+    validate_namespace,
     wait_for_rollouts,
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._flags import (
@@ -206,8 +207,9 @@ def main():
     if p["wait_timeout"] <= 0:
         module.fail_json(msg="wait_timeout must be a positive number of seconds, got %d." % p["wait_timeout"])
     try:
+        validate_namespace(ns)
         flags = data_from_definition(p["definition"]) if p["definition"] is not None else (p["flags"] or {})
-    except FlagError as exc:
+    except (SelectionError, FlagError) as exc:
         module.fail_json(msg="%s: %s" % (ref, exc))
 
     try:
@@ -262,8 +264,9 @@ def main():
             # hash is unchanged (pods restarted by hand before the flags last changed).
             patch_template_annotations(api_client, ns, dname, {FLAGS_HASH_ANNOTATION: digest, RESTARTED_AT: stamp}, dry_run)
             result["restarted"].append(dname)
+            why = "pods %s run older flags" % ", ".join(stale) if stale else "no pod runs these flags yet"
             result["consumers"].append(dict(name=dname, restarted=True, status="would_restart" if dry_run else "restarted",
-                                            message="restarted: %s" % ("pods %s run older flags" % ", ".join(stale) if stale else "no pod runs these flags yet")))
+                                            message="restarted: " + why))
     except (ApiException, TransportError, OSError) as exc:
         if isinstance(exc, ApiException) and exc.status == 409:
             module.fail_json(msg="%s was changed by someone else while this ran; run again to apply on top of the new state." % ref, **result)

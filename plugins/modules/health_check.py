@@ -147,7 +147,11 @@ from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     probe_all,
+    redact_url,
 )
+
+# A day: longer than any rollback budget, short enough that a typo cannot block a job for ever.
+MAX_SECONDS = 86400
 
 
 def main():
@@ -176,16 +180,25 @@ def main():
     if p["services"]:
         base = p["base_url"].rstrip("/")
         if not base.startswith(("http://", "https://")):
-            module.fail_json(msg="base_url must start with http:// or https://, got %r." % p["base_url"])
+            module.fail_json(msg="base_url must start with http:// or https://, got %r." % redact_url(p["base_url"]))
+        empty = [i for i, svc in enumerate(p["services"]) if not svc or not svc.strip()]
+        if empty:
+            module.fail_json(msg="services[%s] is empty: name each service to probe." % ", ".join(map(str, empty)))
         targets += [(svc, "%s/health/%s" % (base, quote(svc, safe=""))) for svc in p["services"]]
     for i, tgt in enumerate(p["targets"]):
         if not isinstance(tgt.get("url"), str) or not tgt["url"].startswith(("http://", "https://")):
-            module.fail_json(msg="targets[%d] needs a url starting with http:// or https://, got %r." % (i, tgt.get("url")))
-        targets.append((str(tgt.get("name") or tgt["url"]), tgt["url"]))
+            module.fail_json(msg="targets[%d] needs a url starting with http:// or https://, got %r." % (i, redact_url(str(tgt.get("url")))))
+        targets.append((str(tgt.get("name") or redact_url(tgt["url"])), tgt["url"]))
     if not targets:
         module.fail_json(msg="Nothing to probe: give base_url with services, or targets.")
-    if p["timeout"] < 0 or p["interval"] <= 0 or p["request_timeout"] <= 0:
-        module.fail_json(msg="timeout must be >= 0, interval and request_timeout > 0.")
+    names = [target[0] for target in targets]
+    dupes = sorted({name for name in names if names.count(name) > 1})
+    if dupes:
+        module.fail_json(msg="Endpoints named more than once: %s. Name each once." % ", ".join(dupes))
+    limits = [("timeout", p["timeout"], 0, MAX_SECONDS), ("interval", p["interval"], 0.01, 3600), ("request_timeout", p["request_timeout"], 0.01, 3600)]
+    for option, value, low, high in limits:
+        if not low <= value <= high:
+            module.fail_json(msg="%s must be from %s to %s seconds, got %s." % (option, low, high, value))
 
     results = probe_all(targets, p["timeout"], p["interval"], p["request_timeout"], p["expected_status"],
                         p["expected_json"], p["headers"], p["validate_certs"], wait=p["timeout"] > 0)

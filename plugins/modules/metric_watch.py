@@ -110,6 +110,7 @@ from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import
     MetricUnavailable,
     extract_number,
     fetch,
+    redact_url,
 )
 
 try:
@@ -140,9 +141,12 @@ def main():
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     p = module.params
     if not p["url"].startswith(("http://", "https://")):
-        module.fail_json(msg="url must start with http:// or https://, got %r." % p["url"])
-    if p["samples"] < 1 or p["interval"] <= 0 or p["timeout"] <= 0 or p["request_timeout"] <= 0:
-        module.fail_json(msg="samples must be >= 1 and interval, timeout and request_timeout > 0.")
+        module.fail_json(msg="url must start with http:// or https://, got %r." % redact_url(p["url"]))
+    limits = [("samples", p["samples"], 1, 10000), ("interval", p["interval"], 0.01, 3600),
+              ("timeout", p["timeout"], 1, 86400), ("request_timeout", p["request_timeout"], 0.01, 3600)]
+    for option, value, low, high in limits:
+        if not low <= value <= high:
+            module.fail_json(msg="%s must be from %s to %s, got %s." % (option, low, high, value))
     below, above = p["below"], p["above"]
     started = time.monotonic()
     deadline = started + p["timeout"]

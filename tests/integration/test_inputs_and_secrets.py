@@ -80,3 +80,60 @@ def test_health_check_bad_urls_are_refused_clearly():
     assert result["failed"] is True and "targets[0]" in result["msg"]
     html = run_module("health_check", {"targets": [{"name": "page", "url": os.environ["EASYMO_LAB_STANDINS_URL"] + "/nope"}], "timeout": 0})
     assert html["failed"] is True and html["endpoints"][0]["verdict"] == "unhealthy"
+
+
+def test_selections_that_would_widen_are_refused_before_anything_changes(lab):
+    ns = lab.namespace("widen")
+    lab.deployment(ns, "a", "registry.lab/a:v1")
+    lab.wait_done(ns, ["a"])
+    lab.set_image(ns, "a", "registry.lab/a:v2")
+    lab.wait_done(ns, ["a"])
+    before = lab.settle(ns)
+    cases = [
+        ({"namespace": ns, "names": []}, "names is empty"),
+        ({"namespace": ns, "label_selector": " "}, "label_selector is empty"),
+        ({"namespace": "", "names": ["a"]}, "not a valid namespace"),
+        ({"namespace": ns, "names": ["a", "a"]}, "named more than once"),
+        ({"namespace": ns, "names": ["Bad_Name"]}, "not valid Deployment names"),
+    ]
+    for args, expected in cases:
+        # The two modules that change things; the read-only ones share the same selection code.
+        for module in ("deployment_rollback", "rollout_restart"):
+            result = run_module(module, args)
+            assert result["failed"] is True and expected in result["msg"], (module, args, result.get("msg"))
+    assert lab.resource_versions(ns) == before
+    for module in ("rollout_status", "rollout_history_info"):
+        assert "names is empty" in run_module(module, {"namespace": ns, "names": []})["msg"]
+
+
+def test_token_with_host_is_never_mixed_with_the_kubeconfig_admin_identity(lab):
+    # K8S_AUTH_KUBECONFIG (admin certificate) stays in the environment: the token must still be the identity.
+    args = {"namespace": "easymo-prod", "names": ["agent-core"], "host": _server(), "api_key": PLANTED,
+            "ca_cert": str(REPO / ".lab" / "pki" / "ca.crt")}
+    result = run_module("rollout_history_info", args)
+    assert result["failed"] is True and "HTTP 401" in result["msg"]
+
+
+def test_missing_certificate_file_is_named():
+    result = run_module("rollout_status", {"namespace": "easymo-prod", "names": ["agent-core"], "ca_cert": "/nonexistent/ca.pem"})
+    assert result["failed"] is True and "ca_cert file /nonexistent/ca.pem does not exist" in result["msg"]
+
+
+def test_password_in_health_url_is_redacted():
+    base = os.environ["EASYMO_LAB_STANDINS_URL"].replace("http://", "http://probe:PASSW0RDX@")
+    result = run_module("health_check", {"base_url": base, "services": ["agent-core", "wallet-service"], "timeout": 0,
+                                         "fail_on_unhealthy": False})
+    assert "PASSW0RDX" not in result["_stdout"] + result["_stderr"] + json.dumps(result)
+    assert result["endpoints"][0]["url"].startswith("http://***@")
+    dup = run_module("health_check", {"base_url": base, "services": ["agent-core", "agent-core"]})
+    assert dup["failed"] is True and "more than once" in dup["msg"] and "PASSW0RDX" not in dup["_stdout"]
+
+
+def test_playbook_refuses_bad_service_lists_before_touching_the_cluster():
+    from conftest import run_playbook
+
+    for extra, expected in (('{"service_rollback_services": "wallet-service,wallet-service"}', "named twice"),
+                            ('{"service_rollback_services": [], "service_rollback_include_core": false}', "Nothing to roll back")):
+        proc = run_playbook(REPO / "playbooks" / "service_rollback.yml", "-i", str(REPO / "inventories" / "lab"), "-e", extra)
+        assert proc.returncode != 0 and expected in proc.stdout, proc.stdout[-2000:]
+        assert "Plan:" not in proc.stdout
