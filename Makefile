@@ -62,7 +62,7 @@ integration: lab
 test: unit sanity lint integration
 
 bench: lab
-	$(LAB_ENV) && $(PY) bench/method3_vs_runbook.py
+	$(LAB_ENV) && $(PY) lab/fixture.py apply && $(PY) bench/method3_vs_runbook.py && $(PY) bench/method1_vs_runbook.py
 
 clean: lab-down
 	rm -rf .lab .collections tests/output
