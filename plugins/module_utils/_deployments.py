@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import typing as t
+from datetime import datetime, timezone
 
 from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import ApiException, TransportError, describe_k8s_error
 from ansible_collections.easymo.rollback.plugins.module_utils._rollout import deployment_rollout_state, owned_replicasets
@@ -112,6 +113,12 @@ def patch_template_annotations(api_client: t.Any, namespace: str, name: str, ann
     kwargs = {"dry_run": "All"} if dry_run else {}
     body = {"spec": {"template": {"metadata": {"annotations": annotations}}}}
     return api_client.sanitize_for_serialization(apps.patch_namespaced_deployment(name, namespace, body, **kwargs))
+
+
+def restart_stamp() -> str:
+    """A restartedAt value; microseconds so that two restarts within one second still differ
+    (kubectl's one-second stamps make the second an empty patch that fails)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def refuse_paused(deployments: list[dict], action: str) -> list[str]:

@@ -13,6 +13,8 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.easymo.rollback.plugins.module_utils._rollout import parse_k8s_time
+
 # The template annotation _rollout.FLAGS_HASH_ANNOTATION carries the hash of the flags a consumer's pods were
 # started with. Environment variables never see ConfigMap updates, so a differing hash means the pods
 # still run old flags.
@@ -129,17 +131,6 @@ def plan_flags(
 
 def flags_hash(data: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
-
-
-def parse_k8s_time(value: str | None) -> datetime.datetime | None:
-    if not value:
-        return None
-    # The API sends "...Z"; the Python client's sanitised objects carry isoformat "...+00:00".
-    try:
-        parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
 
 
 def last_written(configmap: dict) -> datetime.datetime | None:

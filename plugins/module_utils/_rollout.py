@@ -12,6 +12,7 @@ flip back to the bad release (see notes/kubernetes.md).
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import json
 import typing as t
@@ -37,6 +38,17 @@ def _meta(obj: dict) -> dict:
 
 def object_ref(obj: dict) -> str:
     return "%s/%s" % (_meta(obj).get("namespace", ""), _meta(obj).get("name", ""))
+
+
+def parse_k8s_time(value: str | None) -> datetime.datetime | None:
+    if not value:
+        return None
+    # The API sends "...Z"; the Python client's sanitised objects carry isoformat "...+00:00".
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
 
 
 def revision_of(obj: dict) -> int:

@@ -153,6 +153,7 @@ from ansible_collections.easymo.rollback.plugins.module_utils._deployments impor
     patch_template_annotations,
     pods_by_deployment,
     refuse_paused,
+    restart_stamp,
     select_deployments,
     validate_namespace,
     wait_for_rollouts,
@@ -252,7 +253,7 @@ def main():
         # In check mode the write did not happen: every pod that exists now would be older than it.
         written_at = datetime.now(timezone.utc) if dry_run and plan.has_changes else last_written(written)
         pods = pods_by_deployment(api_client, ns, consumers) if consumers else {}
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        stamp = restart_stamp()
         for dep in consumers:
             dname = dep["metadata"]["name"]
             current = ((dep["spec"]["template"].get("metadata") or {}).get("annotations") or {}).get(FLAGS_HASH_ANNOTATION)

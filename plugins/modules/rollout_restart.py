@@ -84,13 +84,13 @@ duration_seconds:
 """
 
 import time
-from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.easymo.rollback.plugins.module_utils._deployments import (
     SelectionError,
     patch_template_annotations,
     refuse_paused,
+    restart_stamp,
     select_deployments,
     wait_for_rollouts,
 )
@@ -102,13 +102,7 @@ from ansible_collections.easymo.rollback.plugins.module_utils._k8s_client import
     build_api_client,
     describe_k8s_error,
 )
-from ansible_collections.easymo.rollback.plugins.module_utils._rollout import RESTARTED_AT
-
-
-def parse_time(value):
-    text = value.strip().replace("Z", "+00:00")
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+from ansible_collections.easymo.rollback.plugins.module_utils._rollout import RESTARTED_AT, parse_k8s_time
 
 
 def main():
@@ -131,12 +125,9 @@ def main():
     ns = p["namespace"]
     if p["wait_timeout"] <= 0:
         module.fail_json(msg="wait_timeout must be a positive number of seconds, got %d." % p["wait_timeout"])
-    since = None
-    if p["restarted_since"]:
-        try:
-            since = parse_time(p["restarted_since"])
-        except ValueError:
-            module.fail_json(msg="restarted_since must be an RFC 3339 time like 2026-12-03T02:14:00Z, got %r." % p["restarted_since"])
+    since = parse_k8s_time(p["restarted_since"].strip()) if p["restarted_since"] else None
+    if p["restarted_since"] and since is None:
+        module.fail_json(msg="restarted_since must be an RFC 3339 time like 2026-12-03T02:14:00Z, got %r." % p["restarted_since"])
     try:
         api_client = build_api_client(p)
         deployments = select_deployments(api_client, ns, p["names"], p["label_selector"])
@@ -148,7 +139,7 @@ def main():
     if paused:
         module.fail_json(msg="Nothing was changed. " + " ".join(paused))
 
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = restart_stamp()
     rows, before, after = [], {}, {}
     for dep in deployments:
         name = dep["metadata"]["name"]
@@ -156,10 +147,8 @@ def main():
         before[name] = last
         recent = False
         if since and last:
-            try:
-                recent = parse_time(last) >= since
-            except ValueError:
-                recent = False
+            last_time = parse_k8s_time(last)
+            recent = last_time is not None and last_time >= since
         if recent:
             rows.append(dict(name=name, restarted=False, restarted_at=last, status="already_restarted",
                              message="restarted at %s, after %s" % (last, p["restarted_since"])))

@@ -4,9 +4,10 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 venv_bin="$repo/.venv/bin"
-work="${TMPDIR:-/tmp}/easymo-rollback-sanity"
+# A fresh directory per run, so that two checkouts (or a CI run beside a developer) never share one.
+work=$(mktemp -d "${TMPDIR:-/tmp}/easymo-rollback-sanity.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/easymo/rollback"
-rm -rf "$work"
 mkdir -p "$dest"
 # lab/ and bench/ are not part of the collection (galaxy.yml build_ignore), so they are not sanity-tested.
 (cd "$repo" && git ls-files -co --exclude-standard -z | grep -zEv '^(\.collections|lab|bench)/' | xargs -0 cp --parents -t "$dest")
