@@ -39,6 +39,10 @@ options:
     description: Seconds to wait for a connection.
     type: int
     default: 10
+  statement_timeout:
+    description: Seconds a statement may run or wait for a lock before it is cancelled.
+    type: int
+    default: 30
 requirements:
   - psycopg2
 """

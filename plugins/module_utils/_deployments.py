@@ -81,8 +81,8 @@ def select_deployments(
             )
         return [found[n] for n in names]
     if not found and not allow_empty:
-        raise SelectionError("0 objects matched: no Deployment in namespace %s matches label selector %r "
-                             "(check the selector, or allow an empty match)." % (namespace, label_selector))
+        raise SelectionError("0 objects matched: no Deployment in namespace %s matches label selector %r; check the selector."
+                             % (namespace, label_selector))
     return [found[n] for n in sorted(found)]
 
 

@@ -19,8 +19,10 @@ from ansible_collections.easymo.rollback.plugins.module_utils._rollout import pa
 # started with. Environment variables never see ConfigMap updates, so a differing hash means the pods
 # still run old flags.
 
-FLAG_TYPES = ("bool", "percentage", "int", "string")
+FLAG_TYPES = ("bool", "percentage", "int", "string", "idlist")
 _INT = re.compile(r"^-?[0-9]+$")
+_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")  # what the API accepts as a ConfigMap key
+_ID = re.compile(r"^[A-Za-z0-9._:@+-]+$")
 
 
 class FlagError(ValueError):
@@ -32,7 +34,9 @@ def infer_type(key: str) -> str:
     upper = key.upper()
     if upper.endswith("_PERCENTAGE"):
         return "percentage"
-    if upper.startswith("FEATURE_") and not upper.endswith(("_LIST", "_ALLOWLIST", "_DENYLIST", "_USERS")):
+    if upper.endswith(("_LIST", "_ALLOWLIST", "_DENYLIST", "_USERS")):
+        return "idlist"
+    if upper.startswith("FEATURE_"):
         return "bool"
     return "string"
 
@@ -42,6 +46,8 @@ def coerce(key: str, value: t.Any, declared: str | None = None) -> str:
     kind = declared or infer_type(key)
     if kind not in FLAG_TYPES:
         raise FlagError("%s: unknown flag type %r (use one of %s)" % (key, kind, ", ".join(FLAG_TYPES)))
+    if kind == "idlist":
+        return _id_list(key, value)
     if value is None or isinstance(value, (dict, list, tuple, set)):
         raise FlagError("%s: %r is not a flag value (use a string, number or boolean)" % (key, value))
     if kind == "bool":
@@ -61,6 +67,25 @@ def coerce(key: str, value: t.Any, declared: str | None = None) -> str:
             raise FlagError("%s must be a percentage from 0 to 100, got %r" % (key, value))
         return str(number)
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def _id_list(key: str, value: t.Any) -> str:
+    """A list of user ids (or a comma-separated string of them) as "a,b,c": no blanks, spaces or duplicates."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise FlagError("%s must be a list of ids, got %r" % (key, value))
+    ids, bad = [], []
+    for item in items:
+        text = item.strip() if isinstance(item, str) else None
+        if not text or not _ID.match(text):
+            if not (isinstance(value, str) and text == ""):
+                bad.append(item)
+            continue
+        if text not in ids:
+            ids.append(text)
+    if bad:
+        raise FlagError("%s: not valid ids %s (letters, digits and . _ : @ + - only; no spaces, commas or blanks)" % (key, bad))
+    return ",".join(ids)
 
 
 def data_from_definition(definition: dict) -> dict[str, t.Any]:
@@ -89,7 +114,8 @@ class FlagsPlan:
         return bool(self.added or self.changed or self.removed)
 
     def previous_values(self) -> dict[str, str | None]:
-        """Each touched key's value before (None when it did not exist), for a later roll-forward."""
+        """Each touched key's value before (None when it did not exist), for a later roll-forward:
+        passed back as ``flags``, None removes the key again."""
         return {k: self.before.get(k) for k in sorted(set(self.added) | set(self.changed) | set(self.removed))}
 
 
@@ -105,16 +131,22 @@ def plan_flags(
         raise FlagError("mode must be merge or replace, got %r" % (mode,))
     current = dict(current or {})
     remove = list(remove or [])
-    overlap = sorted(set(remove) & set(flags))
+    overlap = sorted(set(remove) & {k for k, v in flags.items() if v is not None})
     if overlap:
         raise FlagError("keys both set and removed: %s" % ", ".join(overlap))
     errors = []
     desired: dict[str, str] = {}
     for key, value in flags.items():
-        try:
-            desired[str(key)] = coerce(str(key), value, (types or {}).get(key))
-        except FlagError as exc:
-            errors.append(str(exc))
+        key = str(key)
+        if not _KEY.match(key) or len(key) > 253:
+            errors.append("%r is not a valid ConfigMap key (letters, digits, '-', '_', '.')" % key)
+        elif value is None:
+            remove.append(key)  # null = "did not exist": how `previous` rolls forward
+        else:
+            try:
+                desired[key] = coerce(key, value, (types or {}).get(key))
+            except FlagError as exc:
+                errors.append(str(exc))
     if errors:
         raise FlagError("; ".join(errors) + ". Nothing was changed.")
     after = dict(desired) if mode == "replace" else dict(current, **desired)

@@ -9,6 +9,7 @@ Classification is a pure function of the answer; I/O is requests in a few thread
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import traceback
@@ -36,6 +37,14 @@ def redact_url(url: str) -> str:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+
+
+def url_password(url: str) -> str | None:
+    """The password in a URL's user:password part, for the module to mask in all its output."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 def short_body(body: t.Any) -> t.Any:
@@ -158,6 +167,6 @@ def extract_number(body: t.Any, path: str) -> float:
             node = node[part]
         else:
             raise MetricUnavailable("no field %r at %s" % (part, path))
-    if isinstance(node, bool) or not isinstance(node, (int, float)):
-        raise MetricUnavailable("value at %s is not a number: %r" % (path, node))
+    if isinstance(node, bool) or not isinstance(node, (int, float)) or not math.isfinite(node):
+        raise MetricUnavailable("value at %s is not a finite number: %r" % (path, node))
     return float(node)

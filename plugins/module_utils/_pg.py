@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 import typing as t
 
@@ -27,6 +28,7 @@ PG_CONNECTION_ARG_SPEC: dict[str, dict[str, t.Any]] = {
     "db": {"type": "str", "aliases": ["database"], "fallback": (env_fallback, ["PGDATABASE"])},
     "ssl_mode": {"type": "str", "default": "prefer", "choices": ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]},
     "connect_timeout": {"type": "int", "default": 10},
+    "statement_timeout": {"type": "int", "default": 30},
 }
 
 
@@ -40,11 +42,68 @@ def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
     return kwargs
 
 
+def read_only_options(statement_timeout: int) -> str:
+    """libpq `options` for checks: every transaction read-only, and no statement or lock wait longer than
+    the timeout (a check must never hang behind a migration's lock during an incident)."""
+    ms = max(1, int(statement_timeout)) * 1000
+    return "-c default_transaction_read_only=on -c statement_timeout=%d -c lock_timeout=%d" % (ms, ms)
+
+
+def single_statement(sql: str) -> str:
+    """The statement without trailing semicolons; ValueError when the text holds more than one statement.
+
+    Quotes, dollar quotes, quoted identifiers and comments are skipped, so a ';' inside them is fine.
+    """
+    text = sql.strip()
+    i, n, end = 0, len(text), None
+    while i < n:
+        c = text[i]
+        if c in ("'", '"'):
+            j = i + 1
+            while j < n:
+                if text[j] == c:
+                    if j + 1 < n and text[j + 1] == c:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            i = j + 1
+        elif c == "-" and text.startswith("--", i):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl + 1
+        elif c == "/" and text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            i = n if close < 0 else close + 2
+        elif c == "$":
+            m = re.match(r"\$[A-Za-z_]*\$", text[i:])
+            if m:
+                close = text.find(m.group(0), i + len(m.group(0)))
+                i = n if close < 0 else close + len(m.group(0))
+            else:
+                i += 1
+        elif c == ";":
+            if end is None:
+                end = i
+            i += 1
+        else:
+            if end is not None and not c.isspace():
+                raise ValueError("more than one SQL statement; a check runs exactly one (no COMMIT/ROLLBACK/SET before it)")
+            i += 1
+    statement = text if end is None else text[:end]
+    if not statement.strip():
+        raise ValueError("the query is empty")
+    return statement
+
+
+
 def describe_target(params: dict[str, t.Any]) -> str:
     return "%s@%s:%s/%s" % (params.get("login_user") or "(default user)", params.get("login_host") or "(default host)",
                             params.get("login_port") or 5432, params.get("db") or "(default db)")
 
 
-def connect(params: dict[str, t.Any]) -> t.Any:
+def connect(params: dict[str, t.Any], options: str | None = None) -> t.Any:
     """A psycopg2 connection from the module options; raises psycopg2.Error."""
-    return psycopg2.connect(**connection_kwargs(params))
+    kwargs = connection_kwargs(params)
+    if options:
+        kwargs["options"] = options
+    return psycopg2.connect(**kwargs)

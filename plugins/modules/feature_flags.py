@@ -13,8 +13,10 @@ description:
   - The runbook's C(kubectl patch configmap feature-flags) followed by C(kubectl rollout restart) of the consumers,
     made safe and idempotent.
   - Values are validated before anything changes. Booleans are written as V(true) or V(false); keys ending in
-    C(_PERCENTAGE) must be whole numbers from 0 to 100 (V(15%), V(150), V(-1) and V(abc) are refused); other
-    C(FEATURE_*) keys are booleans unless O(types) says otherwise.
+    C(_PERCENTAGE) must be whole numbers from 0 to 100 (V(15%), V(150), V(-1) and V(abc) are refused); keys ending in
+    C(_ALLOWLIST), C(_DENYLIST), C(_LIST) or C(_USERS) are lists of ids (a list or a comma-separated string, written
+    as V(a,b,c), no blanks or spaces); other C(FEATURE_*) keys are booleans unless O(types) says otherwise.
+    A value of V(null) removes the key, so the returned RV(previous) can be passed back as O(flags) to roll forward.
   - O(mode=merge) sets the given keys and keeps the others; O(mode=replace) leaves only the given keys. O(remove)
     deletes keys. The diff shows additions, changes and removals.
   - Environment variables never see ConfigMap updates, so consumers must restart. Each consumer's pod template carries
@@ -65,7 +67,7 @@ options:
     elements: str
     default: []
   types:
-    description: Type of a key when its name does not say (V(bool), V(percentage), V(int) or V(string)).
+    description: Type of a key when its name does not say (V(bool), V(percentage), V(int), V(string) or V(idlist)).
     type: dict
     default: {}
   restart:
@@ -242,6 +244,7 @@ def main():
     dry_run = module.check_mode
     result = dict(configmap="%s/%s" % (ns, name), previous=plan.previous_values(), added=plan.added, changed_keys=plan.changed,
                   removed=plan.removed, data=plan.after, flags_sha256=digest, restarted=[], consumers=[])
+    step = "Updating %s failed, nothing was changed" % ref
     try:
         written = cm
         if plan.has_changes:
@@ -252,6 +255,7 @@ def main():
                 core.patch_namespaced_config_map(name, ns, patch, **({"dry_run": "All"} if dry_run else {})))
         # In check mode the write did not happen: every pod that exists now would be older than it.
         written_at = datetime.now(timezone.utc) if dry_run and plan.has_changes else last_written(written)
+        step = "%s was updated, but restarting its consumers failed" % ref
         pods = pods_by_deployment(api_client, ns, consumers) if consumers else {}
         stamp = restart_stamp()
         for dep in consumers:
@@ -269,9 +273,12 @@ def main():
             result["consumers"].append(dict(name=dname, restarted=True, status="would_restart" if dry_run else "restarted",
                                             message="restarted: " + why))
     except (ApiException, TransportError, OSError) as exc:
+        if step.startswith("Updating"):
+            result.update(data=plan.before, added=[], changed_keys=[], removed=[])
         if isinstance(exc, ApiException) and exc.status == 409:
-            module.fail_json(msg="%s was changed by someone else while this ran; run again to apply on top of the new state." % ref, **result)
-        module.fail_json(msg="Updating %s or restarting its consumers failed: %s" % (ref, describe_k8s_error(exc)), **result)
+            module.fail_json(msg="%s was changed by someone else while this ran; nothing was changed. Run again to apply on top of "
+                                 "the new state." % ref, **result)
+        module.fail_json(msg="%s: %s" % (step, describe_k8s_error(exc)[:2000]), **result)
 
     if p["wait"] and not dry_run and consumers:
         waits = wait_for_rollouts(api_client, [(ns, c["name"]) for c in result["consumers"]], p["wait_timeout"])

@@ -148,6 +148,7 @@ from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import
     REQUESTS_IMPORT_ERROR,
     probe_all,
     redact_url,
+    url_password,
 )
 
 # A day: longer than any rollback budget, short enough that a typo cannot block a job for ever.
@@ -176,6 +177,10 @@ def main():
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     p = module.params
     started = time.monotonic()
+    for url in [p["base_url"] or ""] + [str(tgt.get("url") or "") for tgt in p["targets"]]:
+        secret = url_password(url)
+        if secret:
+            module.no_log_values.add(secret)  # masked in every result, message and the logged invocation
     targets = []
     if p["services"]:
         base = p["base_url"].rstrip("/")

@@ -111,6 +111,7 @@ from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import
     extract_number,
     fetch,
     redact_url,
+    url_password,
 )
 
 try:
@@ -140,6 +141,9 @@ def main():
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     p = module.params
+    secret = url_password(p["url"])
+    if secret:
+        module.no_log_values.add(secret)
     if not p["url"].startswith(("http://", "https://")):
         module.fail_json(msg="url must start with http:// or https://, got %r." % redact_url(p["url"]))
     limits = [("samples", p["samples"], 1, 10000), ("interval", p["interval"], 0.01, 3600),
@@ -177,7 +181,7 @@ def main():
                 break
             time.sleep(p["interval"])
     unavailable = all(s["value"] is None for s in series)
-    reason = ("metrics unavailable for %d s: %s" % (p["timeout"], series[-1]["note"]) if unavailable else
+    reason = ("%s (for %d s)" % (series[-1]["note"], p["timeout"]) if unavailable else
               "threshold not held for %d samples within %d s; last value %s" % (p["samples"], p["timeout"], last))
     module.fail_json(msg=reason, passed=False, last_value=last, series=series, reason=reason)
 

@@ -83,7 +83,9 @@ duration_seconds:
   type: float
 """
 
+import re
 import time
+from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.easymo.rollback.plugins.module_utils._deployments import (
@@ -125,9 +127,14 @@ def main():
     ns = p["namespace"]
     if p["wait_timeout"] <= 0:
         module.fail_json(msg="wait_timeout must be a positive number of seconds, got %d." % p["wait_timeout"])
-    since = parse_k8s_time(p["restarted_since"].strip()) if p["restarted_since"] else None
-    if p["restarted_since"] and since is None:
-        module.fail_json(msg="restarted_since must be an RFC 3339 time like 2026-12-03T02:14:00Z, got %r." % p["restarted_since"])
+    since = None
+    if p["restarted_since"]:
+        text = p["restarted_since"].strip()
+        since = parse_k8s_time(text) if re.search(r"(Z|[+-]\d\d:\d\d)$", text) else None
+        if since is None:
+            module.fail_json(msg="restarted_since must be an RFC 3339 time with a zone, like 2026-12-03T02:14:00Z, got %r." % p["restarted_since"])
+        if since > datetime.now(timezone.utc):
+            module.fail_json(msg="restarted_since %s is in the future: nothing could ever count as restarted after it." % text)
     try:
         api_client = build_api_client(p)
         deployments = select_deployments(api_client, ns, p["names"], p["label_selector"])

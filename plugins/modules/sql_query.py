@@ -12,8 +12,10 @@ version_added: 0.1.0
 description:
   - The runbook's C(psql -h prod-db <<EOF SELECT ...) checks (affected users, row counts, orphaned sessions) with rows
     returned as data, so playbooks can print them as a table and assert on them.
-  - The query runs in a read-only transaction, so a check can never change data. Parameters are passed separately
-    from the SQL text.
+  - Exactly one statement is allowed, and the session is read-only (C(default_transaction_read_only)), so a check can
+    never change data, not even behind a C(COMMIT;). It also cannot hang behind a lock for longer than
+    O(statement_timeout). Parameters are passed separately from the SQL text (C(%(name\)s)); write C(%%) for a literal C(%).
+  - Use a read-only database role for checks all the same.
 author:
   - EasyMO DevOps (@easymo)
 extends_documentation_fragment:
@@ -76,22 +78,34 @@ from ansible_collections.easymo.rollback.plugins.module_utils._pg import (
     PSYCOPG2_IMPORT_ERROR,
     connect,
     describe_target,
+    read_only_options,
+    single_statement,
 )
 
 try:
     import psycopg2
+    import psycopg2.extensions
 except ImportError:  # reported through HAS_PSYCOPG2
     pass
 
 
 def plain(value):
+    """A JSON-friendly value for any column type psycopg2 returns."""
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
     if isinstance(value, (bytes, memoryview)):
         return bytes(value).hex()
-    return value
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def main():
@@ -104,20 +118,30 @@ def main():
     p = module.params
     target = describe_target(p)
     try:
-        conn = connect(p)
+        statement = single_statement(p["query"])
+    except ValueError as exc:
+        module.fail_json(msg="query refused: %s." % exc)
+    if p["statement_timeout"] < 1:
+        module.fail_json(msg="statement_timeout must be at least 1 second, got %d." % p["statement_timeout"])
+    try:
+        conn = connect(p, options=read_only_options(p["statement_timeout"]))
     except psycopg2.Error as exc:
         module.fail_json(msg="Cannot connect to PostgreSQL %s: %s" % (target, str(exc).strip()))
     try:
-        conn.set_session(readonly=True)
         with conn.cursor() as cur:
-            cur.execute(p["query"], p["named_args"] or None)
+            cur.execute(statement, p["named_args"] or None)
             if cur.description is None:
-                module.fail_json(msg="The query returned no rows description; sql_query runs checks (SELECT) only.")
+                module.fail_json(msg="The statement returned no rows; sql_query runs checks (SELECT) only.")
             columns = [d[0] for d in cur.description]
             rows = [dict(zip(columns, map(plain, row))) for row in cur.fetchall()]
         conn.rollback()
+    except psycopg2.extensions.QueryCanceledError:
+        module.fail_json(msg="Query on %s cancelled after statement_timeout=%d s (a long query or a lock held by someone else)."
+                             % (target, p["statement_timeout"]))
     except psycopg2.Error as exc:
         module.fail_json(msg="Query failed on %s: %s" % (target, str(exc).strip()))
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        module.fail_json(msg="Query parameters do not fit the query: %s. Use %%(name)s placeholders for named_args and %%%% for a literal %%." % exc)
     finally:
         conn.close()
     module.exit_json(changed=False, rows=rows, columns=columns, rowcount=len(rows))

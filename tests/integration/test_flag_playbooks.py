@@ -58,7 +58,7 @@ def test_method1_check_mode_changes_nothing(lab):
 
 def test_method2_reduce_rollout_end_to_end(lab):
     reset_flags()
-    extra = '{"partial_rollback_percentage": 1, "partial_rollback_denylist": ["u-1001", "u-1002"]}'
+    extra = '{"partial_rollback_percentage": 1, "partial_rollback_denylist": "u-1001, u-1002"}'
     first = run_playbook(REPO / "playbooks" / "partial_rollback.yml", "-i", INVENTORY, "-e", extra)
     assert first.returncode == 0, first.stdout[-4000:]
     assert recap(first.stdout)["changed"] == 1
