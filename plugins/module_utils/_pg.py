@@ -95,7 +95,6 @@ def single_statement(sql: str) -> str:
     return statement
 
 
-
 def describe_target(params: dict[str, t.Any]) -> str:
     return "%s@%s:%s/%s" % (params.get("login_user") or "(default user)", params.get("login_host") or "(default host)",
                             params.get("login_port") or 5432, params.get("db") or "(default db)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import psycopg2
 from conftest import run_module
