@@ -143,3 +143,12 @@ def pods_by_deployment(api_client: t.Any, namespace: str, deployments: list[dict
             if any(ref.get("controller") and ref.get("uid") in rs_uids for ref in pod["metadata"].get("ownerReferences") or [])
         ]
     return out
+
+
+# The options every Deployment module selects with (doc fragment deployment_selection); modules add
+# mutually_exclusive=[("names", "label_selector")] and required_one_of the same pair.
+DEPLOYMENT_SELECTION_ARG_SPEC: dict[str, dict[str, t.Any]] = {
+    "namespace": {"type": "str", "required": True},
+    "names": {"type": "list", "elements": "str", "aliases": ["name"]},
+    "label_selector": {"type": "str"},
+}

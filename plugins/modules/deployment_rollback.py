@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - easymo.rollback.k8s_auth
+  - easymo.rollback.deployment_selection
 attributes:
   platform:
     support: full
@@ -37,22 +38,6 @@ attributes:
     support: full
     details: Shows revision and images of each Deployment before and after.
 options:
-  namespace:
-    description: Namespace of the Deployments.
-    type: str
-    required: true
-  names:
-    description:
-      - Deployments to roll back, patched in this order.
-      - Mutually exclusive with O(label_selector).
-    type: list
-    elements: str
-    aliases: [name]
-  label_selector:
-    description:
-      - Select Deployments by label (for example V(tier=web)); each is rolled back by its own name.
-      - A selector that matches nothing is an error.
-    type: str
   to_revision:
     description:
       - Roll back to this revision. A revision that has since been rolled back to (and renumbered by the controller)
@@ -176,6 +161,7 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.easymo.rollback.plugins.module_utils._deployments import (
+    DEPLOYMENT_SELECTION_ARG_SPEC,
     SelectionError,
     list_replicasets,
     patch_deployment,
@@ -224,9 +210,7 @@ def _changed_since(api_client, namespace, deployment):
 def main():
     argument_spec = dict(
         K8S_AUTH_ARG_SPEC,
-        namespace=dict(type="str", required=True),
-        names=dict(type="list", elements="str", aliases=["name"]),
-        label_selector=dict(type="str"),
+        **DEPLOYMENT_SELECTION_ARG_SPEC,
         to_revision=dict(type="int"),
         target_images=dict(type="dict"),
         resume_paused=dict(type="bool", default=False),

@@ -18,6 +18,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - easymo.rollback.k8s_auth
+  - easymo.rollback.deployment_selection
 attributes:
   platform:
     support: full
@@ -27,19 +28,6 @@ attributes:
     details: Changes nothing.
   diff_mode:
     support: none
-options:
-  namespace:
-    description: Namespace of the Deployments.
-    type: str
-    required: true
-  names:
-    description: Deployments. Mutually exclusive with O(label_selector).
-    type: list
-    elements: str
-    aliases: [name]
-  label_selector:
-    description: Select Deployments by label.
-    type: str
 """
 
 EXAMPLES = r"""
@@ -80,6 +68,7 @@ deployments:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.easymo.rollback.plugins.module_utils._deployments import (
+    DEPLOYMENT_SELECTION_ARG_SPEC,
     SelectionError,
     list_replicasets,
     select_deployments,
@@ -123,12 +112,7 @@ def history(dep, replicasets):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            K8S_AUTH_ARG_SPEC,
-            namespace=dict(type="str", required=True),
-            names=dict(type="list", elements="str", aliases=["name"]),
-            label_selector=dict(type="str"),
-        ),
+        argument_spec=dict(K8S_AUTH_ARG_SPEC, **DEPLOYMENT_SELECTION_ARG_SPEC),
         mutually_exclusive=[("names", "label_selector")],
         required_one_of=[("names", "label_selector")],
         supports_check_mode=True,

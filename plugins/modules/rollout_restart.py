@@ -22,6 +22,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - easymo.rollback.k8s_auth
+  - easymo.rollback.deployment_selection
 attributes:
   platform:
     support: full
@@ -33,18 +34,6 @@ attributes:
     support: full
     details: Shows the restartedAt annotation before and after.
 options:
-  namespace:
-    description: Namespace of the Deployments.
-    type: str
-    required: true
-  names:
-    description: Deployments to restart. Mutually exclusive with O(label_selector).
-    type: list
-    elements: str
-    aliases: [name]
-  label_selector:
-    description: Select Deployments by label; a selector that matches nothing is an error.
-    type: str
   restarted_since:
     description:
       - An RFC 3339 time (for example the start of the incident). Deployments last restarted at or after it are left alone.
@@ -89,6 +78,7 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.easymo.rollback.plugins.module_utils._deployments import (
+    DEPLOYMENT_SELECTION_ARG_SPEC,
     SelectionError,
     patch_template_annotations,
     refuse_paused,
@@ -111,9 +101,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             K8S_AUTH_ARG_SPEC,
-            namespace=dict(type="str", required=True),
-            names=dict(type="list", elements="str", aliases=["name"]),
-            label_selector=dict(type="str"),
+            **DEPLOYMENT_SELECTION_ARG_SPEC,
             restarted_since=dict(type="str"),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=300),

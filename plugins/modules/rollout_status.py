@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - easymo.rollback.k8s_auth
+  - easymo.rollback.deployment_selection
 attributes:
   platform:
     support: full
@@ -30,18 +31,6 @@ attributes:
   diff_mode:
     support: none
 options:
-  namespace:
-    description: Namespace of the Deployments.
-    type: str
-    required: true
-  names:
-    description: Deployments to report on. Mutually exclusive with O(label_selector).
-    type: list
-    elements: str
-    aliases: [name]
-  label_selector:
-    description: Select Deployments by label; a selector that matches nothing is an error unless O(allow_empty).
-    type: str
   allow_empty:
     description: With O(label_selector), succeed with an empty report when nothing matches.
     type: bool
@@ -121,6 +110,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.easymo.rollback.plugins.module_utils._deployments import (
+    DEPLOYMENT_SELECTION_ARG_SPEC,
     SelectionError,
     list_replicasets,
     select_deployments,
@@ -147,9 +137,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             K8S_AUTH_ARG_SPEC,
-            namespace=dict(type="str", required=True),
-            names=dict(type="list", elements="str", aliases=["name"]),
-            label_selector=dict(type="str"),
+            **DEPLOYMENT_SELECTION_ARG_SPEC,
             allow_empty=dict(type="bool", default=False),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=300),
