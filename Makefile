@@ -26,6 +26,7 @@ $(COLL):
 
 setup: $(VENV)/.installed $(COLL)
 	bash lab/setup-system.sh
+	bash lab/setup-supabase-cli.sh
 
 lab: setup
 	$(PY) lab/labctl.py up

@@ -36,7 +36,9 @@ KUBECONFIG = STATE / "kubeconfig"
 PG_OS_USER = "easymo-lab"
 PG_BIN = Path(os.environ.get("LAB_PG_BIN", "/usr/lib/postgresql/15/bin"))
 NODES = ["kwok-node-0", "kwok-node-1", "kwok-node-2"]
-COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "postgres", "standins"]
+COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "postgres", "standins", "supabase"]
+# The lab's Supabase project (20 lowercase letters, like a real ref; not production's).
+SUPABASE_PROJECT_REF = "easymolabprojectrefx"
 
 
 def say(msg: str) -> None:
@@ -237,11 +239,13 @@ def write_kubeconfig(api_port: int) -> None:
 
 def ports() -> dict[str, int]:
     f = STATE / "ports.json"
-    if f.exists():
-        return json.loads(f.read_text())
-    p = {k: free_port() for k in ("etcd_client", "etcd_peer", "apiserver", "kcm", "scheduler", "kwok", "postgres", "standins")}
-    STATE.mkdir(parents=True, exist_ok=True)
-    f.write_text(json.dumps(p))
+    p = json.loads(f.read_text()) if f.exists() else {}
+    names = ("etcd_client", "etcd_peer", "apiserver", "kcm", "scheduler", "kwok", "postgres", "standins",
+             "supabase_api", "supabase_functions")
+    if any(k not in p for k in names):  # a lab made by an older checkout gets ports for what is new
+        p.update({k: free_port() for k in names if k not in p})
+        STATE.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(p))
     return p
 
 
@@ -389,6 +393,23 @@ def start_standins(p) -> None:
     wait_until("standins", lambda: http_ok("http://127.0.0.1:%d/_lab/healthz" % p["standins"]), timeout=30)
 
 
+def start_supabase(p) -> None:
+    token_file = STATE / "supabase_token"
+    if not token_file.exists():
+        token_file.write_text("sbp_" + secrets.token_hex(20))
+        os.chmod(token_file, 0o600)
+    (STATE / "supabase-profile.yaml").write_text(
+        "# For the real Supabase CLI (SUPABASE_PROFILE): talk to the lab's stand-in.\n"
+        "name: easymo-lab\napi_url: http://127.0.0.1:%d\ndashboard_url: http://127.0.0.1:%d/dashboard\n"
+        "project_host: lab.invalid\n" % (p["supabase_api"], p["supabase_api"]))
+    if read_pid("supabase"):
+        return
+    spawn("supabase", [sys.executable, str(LAB_DIR / "standins" / "supabase.py"), "--api-port", str(p["supabase_api"]),
+                       "--functions-port", str(p["supabase_functions"]), "--token-file", str(token_file),
+                       "--project-ref", SUPABASE_PROJECT_REF])
+    wait_until("supabase", lambda: http_ok("http://127.0.0.1:%d/_lab/healthz" % p["supabase_api"]), timeout=30)
+
+
 def write_env(p) -> None:
     pw = (STATE / "pg" / "password").read_text()
     lines = {
@@ -402,6 +423,13 @@ def write_env(p) -> None:
         "EASYMO_LAB_STANDINS_URL": "http://127.0.0.1:%d" % p["standins"],
         "EASYMO_HEALTH_BASE_URL": "http://127.0.0.1:%d" % p["standins"],
         "EASYMO_LAB_POD_READY_DELAY_MS": (STATE / "pod_ready_delay_ms").read_text().strip(),
+        "SUPABASE_API_URL": "http://127.0.0.1:%d" % p["supabase_api"],
+        "SUPABASE_ACCESS_TOKEN": (STATE / "supabase_token").read_text().strip(),
+        "SUPABASE_PROFILE": str(STATE / "supabase-profile.yaml"),
+        "SUPABASE_TELEMETRY_DISABLED": "1",
+        "EASYMO_SUPABASE_PROJECT_REF": SUPABASE_PROJECT_REF,
+        "EASYMO_FUNCTIONS_URL": "http://127.0.0.1:%d" % p["supabase_functions"],
+        "EASYMO_EDGE_REPO": str(STATE / "edge-repo"),
     }
     text = "# Written by lab/labctl.py: source it to talk to the lab.\n"
     text += "".join('export %s="%s"\n' % (k, v) for k, v in lines.items())
@@ -429,6 +457,11 @@ def up() -> None:
     say("creating %d fake nodes and waiting until Ready and untainted" % len(NODES)); create_nodes(bins)
     say("starting PostgreSQL");           start_postgres(p)
     say("starting stand-ins");            start_standins(p)
+    say("starting the Supabase stand-in"); start_supabase(p)
+    if not (STATE / "edge-repo" / ".git").exists():
+        sys.path.insert(0, str(LAB_DIR))
+        import edge_fixture  # the lab's own fixture module, beside this file
+        edge_fixture.create(STATE / "edge-repo")
     write_env(p)
     say("lab ready in %.1fs (start only, after %.1fs checking binaries); source .lab/env to use it" % (time.monotonic() - build_done, build_done - started))
 

@@ -109,7 +109,7 @@ class ProbeResult:
     def as_dict(self) -> dict[str, t.Any]:
         return {"name": self.name, "url": redact_url(self.url), "healthy": self.verdict == "healthy", "verdict": self.verdict,
                 "reason": self.reason, "status_code": self.status_code, "body": short_body(self.body),
-                "attempts": self.attempts, "seconds": self.seconds}
+                "attempts": self.attempts, "seconds": self.seconds, "history": self.history[-20:]}
 
 
 def probe_all(
@@ -122,8 +122,15 @@ def probe_all(
     headers: dict[str, str] | None = None,
     verify: bool = True,
     wait: bool = True,
+    classifier: t.Callable[[str, Answer], tuple[str, str]] | None = None,
+    final_verdicts: t.Collection[str] = (),
 ) -> list[ProbeResult]:
-    """Probe every (name, url) concurrently; each stops at its first healthy answer or at the deadline."""
+    """Probe every (name, url) concurrently; each stops at its first healthy answer or at the deadline.
+
+    ``classifier(name, answer)`` replaces the status/JSON comparison (e.g. Edge Function answers); a verdict in
+    ``final_verdicts`` stops probing that target at once, since waiting cannot change it.
+    """
+    judge = classifier or (lambda _name, answer: classify(answer, expected_status, expected_json))
     started = time.monotonic()
     deadline = started + timeout
     results = [ProbeResult(name, url) for name, url in targets]
@@ -133,10 +140,13 @@ def probe_all(
             while True:
                 answer = fetch(session, res.url, min(request_timeout, max(0.5, deadline - time.monotonic())), headers, verify)
                 res.attempts += 1
-                res.verdict, res.reason = classify(answer, expected_status, expected_json)
+                res.verdict, res.reason = judge(res.name, answer)
                 res.status_code, res.body = answer.status_code, answer.body
                 res.seconds = round(time.monotonic() - started, 2)
-                if res.verdict == "healthy" or not wait or time.monotonic() + interval > deadline:
+                seen = "%s: %s" % (res.verdict, res.reason)
+                if not res.history or res.history[-1].split(" ", 1)[1] != seen:
+                    res.history.append("%.1fs %s" % (res.seconds, seen))  # transitions only: what changed when
+                if res.verdict == "healthy" or res.verdict in final_verdicts or not wait or time.monotonic() + interval > deadline:
                     return
                 time.sleep(interval)
 
