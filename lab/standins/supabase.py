@@ -16,7 +16,7 @@ Function host (port --functions-port): /functions/v1/<slug>/... ; /_health answe
 Lab controls (no auth, not part of the contract): POST /_lab/faults (JSON, merged), POST /_lab/reset,
 GET /_lab/state (functions with their deployed files and every deploy request received).
 Faults: deploy_429 (count) + retry_after (s), deploy_500 (count) + deploy_500_applies (bool: the deploy
-happened although 500 was answered), deploy_409 (count), slow_ms (every answer), stale_probes (old version
+happened although 500 was answered; deploy_500_slug limits it to one function), deploy_409 (count), slow_ms (every answer), stale_probes (old version
 served for N probes after each deploy), blob_missing, boot_error (function host).
 """
 
@@ -134,7 +134,8 @@ def deploy(state: State, ref: str, slug: str, parts: list[tuple[str, str | None,
                               "bundle_only": bundle_only})
         if state.fault("deploy_409"):
             return 409, {"message": "Deployment already exists"}
-        fail = state.fault("deploy_500")
+        targeted = state.faults.get("deploy_500_slug")
+        fail = (targeted in (None, slug)) and state.fault("deploy_500")
         if fail and not state.faults.get("deploy_500_applies"):
             return 500, {"message": "Failed to deploy function"}
         old = state.functions.get(key)

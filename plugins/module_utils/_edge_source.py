@@ -93,7 +93,7 @@ class GitTree:
             raise SourceError("git ref %r does not exist in %s; `git log --oneline -- supabase/functions/<name>` lists "
                               "the candidates" % (ref, repo))
         self.commit = out.decode().strip()
-        self.label = "git %s (%s)" % (ref, self.commit[:12])
+        self.label = "git %s" % self.commit[:12] if self.commit.startswith(ref) else "git %s (%s)" % (ref, self.commit[:12])
         argv = ["git", "-C", repo, "ls-tree", "-r", "-z", "--name-only", self.commit]
         rc, out, err = run(argv + (["--", prefix] if prefix else []))
         if rc != 0:
