@@ -174,8 +174,8 @@ class Client:
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
-            raise SupabaseError("function %s in project %s: %s (HTTP %s)" % (slug, self.project_ref, error_message(resp),
-                                                                           resp.status_code), resp.status_code)
+            message = "function %s in project %s: %s (HTTP %s)" % (slug, self.project_ref, error_message(resp), resp.status_code)
+            raise SupabaseError(message, resp.status_code)
         return resp.json()
 
     def get_body(self, slug: str) -> list[tuple[str, bytes]] | None:

@@ -20,7 +20,7 @@ description:
     C(supabase/functions/<name>/index.ts), relative imports including C(../_shared), the import map by the CLI's
     precedence, C(static_files)), and uploaded with project-relative names whatever the working directory.
     Unlike the CLI, an import that is missing or leaves the project is refused before anything is uploaded.
-  - C(verify_jwt) is always sent explicitly: O(verify_jwt) if given, else the source's C(config.toml), else the
+  - C(verify_jwt) is always sent explicitly. It is O(verify_jwt) if given, else the source's C(config.toml), else the
     deployed function's current value, so a webhook that had C(verify_jwt=false) never falls back to the default
     C(true). It is read back and corrected with a PATCH if the API did not apply it.
   - How a second run knows the target is already deployed. The API keeps no version history, so the module downloads
@@ -117,22 +117,58 @@ functions:
   type: list
   elements: dict
   contains:
-    name: {description: The slug., type: str, returned: always}
+    name:
+      description: The slug.
+      type: str
+      returned: always
     status:
       description: V(deployed), V(already_deployed), V(would_deploy) (check mode), V(failed) or V(not_attempted).
       type: str
       returned: always
-    message: {description: What happened, in words., type: str, returned: always}
-    before: {description: Version, status, verify_jwt and ezbr_sha256 before (null for a new function)., type: dict, returned: always}
-    after: {description: The same read back after the deploy., type: dict, returned: always}
-    files: {description: Uploaded files (path, sha256, bytes)., type: list, returned: always}
-    entrypoint_path: {description: Project-relative entrypoint sent., type: str, returned: always}
-    import_map_path: {description: Project-relative import map sent (empty when none)., type: str, returned: always}
-    verify_jwt: {description: The value sent, and RV(functions[].verify_jwt_from) says why., type: bool, returned: always}
-    verify_jwt_from: {description: Where the verify_jwt value came from., type: str, returned: always}
-    source: {description: The source the files came from., type: str, returned: always}
-    source_version: {description: The release named in the source (by O(version_pattern))., type: str, returned: always}
-    seconds: {description: Time spent on this function., type: float, returned: always}
+    message:
+      description: What happened, in words.
+      type: str
+      returned: always
+    before:
+      description: Version, status, verify_jwt and ezbr_sha256 before (null for a new function).
+      type: dict
+      returned: always
+    after:
+      description: The same read back after the deploy.
+      type: dict
+      returned: always
+    files:
+      description: Uploaded files (path, sha256, bytes).
+      type: list
+      returned: always
+    entrypoint_path:
+      description: Project-relative entrypoint sent.
+      type: str
+      returned: always
+    import_map_path:
+      description: Project-relative import map sent (empty when none).
+      type: str
+      returned: always
+    verify_jwt:
+      description: The value sent, and RV(functions[].verify_jwt_from) says why.
+      type: bool
+      returned: always
+    verify_jwt_from:
+      description: Where the verify_jwt value came from.
+      type: str
+      returned: always
+    source:
+      description: The source the files came from.
+      type: str
+      returned: always
+    source_version:
+      description: The release named in the source (by O(version_pattern)).
+      type: str
+      returned: always
+    seconds:
+      description: Time spent on this function.
+      type: float
+      returned: always
 rate_limit_waits:
   description: Seconds waited on each HTTP 429.
   returned: always

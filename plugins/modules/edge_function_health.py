@@ -102,18 +102,55 @@ functions:
   type: list
   elements: dict
   contains:
-    name: {description: The slug., type: str, returned: always}
-    url: {description: URL probed., type: str, returned: always}
-    healthy: {description: Whether the last answer was healthy with the expected version., type: bool, returned: always}
-    verdict: {description: The classification above., type: str, returned: always}
-    reason: {description: Why, in words (names both versions for V(old_version))., type: str, returned: always}
-    expected_version: {description: The version expected., type: str, returned: always}
-    served_version: {description: The version the last healthy-looking answer named., type: str, returned: always}
-    status_code: {description: Last HTTP status code., type: int, returned: always}
-    body: {description: Last answer., type: raw, returned: always}
-    attempts: {description: Number of probes., type: int, returned: always}
-    seconds: {description: Seconds until the last probe., type: float, returned: always}
-    history: {description: Each change of verdict with the time it was seen., type: list, elements: str, returned: always}
+    name:
+      description: The slug.
+      type: str
+      returned: always
+    url:
+      description: URL probed.
+      type: str
+      returned: always
+    healthy:
+      description: Whether the last answer was healthy with the expected version.
+      type: bool
+      returned: always
+    verdict:
+      description: The classification above.
+      type: str
+      returned: always
+    reason:
+      description: Why, in words (names both versions for V(old_version)).
+      type: str
+      returned: always
+    expected_version:
+      description: The version expected.
+      type: str
+      returned: always
+    served_version:
+      description: The version the last healthy-looking answer named.
+      type: str
+      returned: always
+    status_code:
+      description: Last HTTP status code.
+      type: int
+      returned: always
+    body:
+      description: Last answer.
+      type: raw
+      returned: always
+    attempts:
+      description: Number of probes.
+      type: int
+      returned: always
+    seconds:
+      description: Seconds until the last probe.
+      type: float
+      returned: always
+    history:
+      description: Each change of verdict with the time it was seen.
+      type: list
+      elements: str
+      returned: always
 unhealthy:
   description: Names of functions not healthy at the end.
   returned: always

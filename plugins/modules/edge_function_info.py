@@ -10,12 +10,10 @@ module: edge_function_info
 short_description: A Supabase Edge Function's deployed state and the git history of its source
 version_added: 0.1.0
 description:
-  - The runbook's "identify previous version" step. Supabase keeps no version history, so the history is git's:
+  - The runbook's "identify previous version" step. Supabase keeps no version history, so the history is git's,
     the commits that changed C(supabase/functions/<name>/) or C(supabase/functions/_shared/), newest first.
   - With O(bad_ref), also the previous good version, the newest commit before the bad one that changed those folders,
     and the release its source names.
-  - With O(source_ref) (or O(bad_ref)), also the files the function consists of at that commit, collected like the CLI
-    (so missing or escaping imports show up before a deploy).
   - Reads the remote function (version, status, verify_jwt, ezbr_sha256) unless O(remote=false).
 author:
   - EasyMO DevOps (@easymo)
@@ -80,8 +78,14 @@ functions:
   type: list
   elements: dict
   contains:
-    name: {description: The slug., type: str, returned: always}
-    remote: {description: Version, status, verify_jwt, ezbr_sha256 and updated_at of the deployed function (null if none)., type: dict, returned: always}
+    name:
+      description: The slug.
+      type: str
+      returned: always
+    remote:
+      description: Version, status, verify_jwt, ezbr_sha256 and updated_at of the deployed function (null if none).
+      type: dict
+      returned: always
     history:
       description: Commits that changed the function (commit, short, date, author, subject), newest first.
       type: list
