@@ -15,9 +15,10 @@ Function host (port --functions-port): /functions/v1/<slug>/... ; /_health answe
 
 Lab controls (no auth, not part of the contract): POST /_lab/faults (JSON, merged), POST /_lab/reset,
 GET /_lab/state (functions with their deployed files and every deploy request received).
-Faults: deploy_429 (count) + retry_after (s), deploy_500 (count) + deploy_500_applies (bool: the deploy
-happened although 500 was answered; deploy_500_slug limits it to one function), deploy_409 (count), slow_ms (every answer), stale_probes (old version
-served for N probes after each deploy), blob_missing, boot_error (function host).
+Faults: deploy_429 (count) + retry_after (s); deploy_500 (count) + deploy_500_applies (bool: the deploy
+happened although 500 was answered) + deploy_500_slug (only that function); deploy_409 (count); slow_ms
+(every answer); deploy_latency_ms (server-side bundling time of a deploy); stale_probes (old version served
+for N probes after each deploy); blob_missing, boot_error (function host).
 """
 
 from __future__ import annotations
@@ -237,6 +238,9 @@ def make_api_handler(state: State):
                 if state.fault("deploy_429"):
                     retry = str(state.faults.get("retry_after", 1))
                     return self.send(429, {"message": "Too many requests"}, dict(headers, **{"Retry-After": retry}))
+                latency = int(state.faults.get("deploy_latency_ms") or 0)
+                if latency:  # the real service bundles server-side before it answers
+                    time.sleep(latency / 1000.0)
                 try:
                     form = parse_multipart(self.headers.get("Content-Type") or "", raw)
                 except ValueError as exc:
