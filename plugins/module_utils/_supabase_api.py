@@ -63,8 +63,9 @@ def validate_settings(params: dict[str, t.Any], env: t.Mapping[str, str]) -> tup
     if not token:
         raise ValueError("no Supabase access token: set access_token or the environment variable SUPABASE_ACCESS_TOKEN "
                          "(an AWX credential can inject it)")
-    if any(ch.isspace() for ch in token) or token.lower().startswith("bearer"):
-        raise ValueError("the Supabase access token must be the bare token (sbp_...), without spaces or a 'Bearer' prefix")
+    if any(ch.isspace() for ch in token) or token.lower().startswith("bearer") or not token.isascii():
+        raise ValueError("the Supabase access token must be the bare token (sbp_...), without spaces, other "
+                         "characters or a 'Bearer' prefix")
     api_url = (params.get("api_url") or env.get("SUPABASE_API_URL") or DEFAULT_API_URL).rstrip("/")
     if not api_url.startswith(("http://", "https://")):
         raise ValueError("api_url %r must start with https:// (or http:// for a local stand-in)" % api_url)
@@ -92,6 +93,15 @@ def error_message(resp: t.Any) -> str:
     except ValueError:
         pass
     return (resp.text or "")[:200] or resp.reason or "no message"
+
+
+def json_body(resp: t.Any, what: str) -> t.Any:
+    """The answer's JSON, or SupabaseError when something else answered (a proxy's or login page's HTML)."""
+    try:
+        return resp.json()
+    except ValueError:
+        raise SupabaseError("%s: the answer (HTTP %s, %s) is not JSON; is api_url the Management API?" % (
+            what, resp.status_code, resp.headers.get("Content-Type") or "no content type"), resp.status_code)
 
 
 def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | None, bytes]]:
@@ -167,7 +177,7 @@ class Client:
         if resp.status_code != 200:
             raise SupabaseError("project %s: %s (HTTP %s)" % (self.project_ref, error_message(resp), resp.status_code),
                                 resp.status_code)
-        return resp.json()
+        return json_body(resp, "project %s" % self.project_ref)
 
     def get_function(self, slug: str) -> dict | None:
         resp = self.request("GET", "/functions/%s" % slug)
@@ -176,7 +186,7 @@ class Client:
         if resp.status_code != 200:
             message = "function %s in project %s: %s (HTTP %s)" % (slug, self.project_ref, error_message(resp), resp.status_code)
             raise SupabaseError(message, resp.status_code)
-        return resp.json()
+        return json_body(resp, "function %s in project %s" % (slug, self.project_ref))
 
     def get_body(self, slug: str) -> list[tuple[str, bytes]] | None:
         """The deployed source files, or None when the API does not give them as multipart."""
@@ -197,14 +207,14 @@ class Client:
         if resp.status_code != 201:
             raise SupabaseError("deploy of %s refused: %s (HTTP %s)" % (slug, error_message(resp), resp.status_code),
                                 resp.status_code)
-        return resp.json()
+        return json_body(resp, "deploy of %s in project %s" % (slug, self.project_ref))
 
     def patch_function(self, slug: str, change: dict[str, t.Any]) -> dict:
         resp = self.request("PATCH", "/functions/%s" % slug, json=change)
         if resp.status_code != 200:
             raise SupabaseError("updating %s failed: %s (HTTP %s)" % (slug, error_message(resp), resp.status_code),
                                 resp.status_code)
-        return resp.json()
+        return json_body(resp, "update of %s in project %s" % (slug, self.project_ref))
 
 
 def remote_summary(fn: dict | None) -> dict[str, t.Any] | None:

@@ -177,6 +177,7 @@ rate_limit_waits:
 """
 
 import os
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -264,6 +265,11 @@ def main():
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     p = module.params
+    try:
+        if re.compile(p["version_pattern"]).groups < 1:
+            module.fail_json(msg="version_pattern needs one group, (...), around the version, got %r." % p["version_pattern"])
+    except re.error as exc:
+        module.fail_json(msg="version_pattern %r is not a regular expression: %s." % (p["version_pattern"], exc))
     try:
         api_url, token, ref = validate_settings(p, os.environ)
     except ValueError as exc:

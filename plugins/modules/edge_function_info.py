@@ -98,6 +98,7 @@ functions:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.easymo.rollback.plugins.module_utils._edge_source import (
@@ -134,6 +135,11 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        if re.compile(p["version_pattern"]).groups < 1:
+            module.fail_json(msg="version_pattern needs one group, (...), around the version, got %r." % p["version_pattern"])
+    except re.error as exc:
+        module.fail_json(msg="version_pattern %r is not a regular expression: %s." % (p["version_pattern"], exc))
     bad = [n for n in p["names"] if not SLUG_RE.match(n or "")]
     if bad or not p["names"]:
         module.fail_json(msg="function names must be slugs: %s." % (", ".join(repr(n) for n in bad) or "the list is empty"))

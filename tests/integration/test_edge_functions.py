@@ -489,3 +489,12 @@ def test_playbook_without_a_source_says_what_to_give():
     assert out.returncode != 0
     assert "edge_function_rollback_good_ref" in out.stdout and "Nothing was changed" in out.stdout
     assert state()["deploys"] == []
+
+
+def test_bad_version_pattern_is_refused(tmp_path):
+    fx = fixture_repo(tmp_path)
+    for pattern, needle in [("VERSION = (", "not a regular expression"), ("VERSION", "needs one group")]:
+        result = deploy(fx["repo"], version_pattern=pattern)
+        assert result["failed"] is True and needle in result["msg"]
+        assert_clean(result)
+    assert state()["deploys"] == []

@@ -146,3 +146,21 @@ def test_settings_are_validated(params, env, needle):
 def test_settings_fall_back_to_environment():
     assert api.validate_settings({"project_ref": "a" * 20}, {"SUPABASE_ACCESS_TOKEN": " sbp_1 ", "SUPABASE_API_URL": "http://x/"}) == \
         ("http://x", "sbp_1", "a" * 20)
+
+
+class FakeResponse:
+    status_code = 200
+    headers = {"Content-Type": "text/html"}
+
+    def json(self):
+        raise ValueError("Expecting value")
+
+
+def test_html_answer_is_a_clear_error_not_a_traceback():
+    with pytest.raises(api.SupabaseError, match="not JSON; is api_url the Management API"):
+        api.json_body(FakeResponse(), "function wa-webhook")
+
+
+def test_non_ascii_token_is_refused():
+    with pytest.raises(ValueError, match="bare token"):
+        api.validate_settings({"project_ref": "a" * 20, "access_token": "sbp_\u00e9"}, {})
