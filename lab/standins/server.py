@@ -5,6 +5,8 @@ GET /health/<service>   200 {"status":"healthy"} when that Deployment is fully r
                         release, 503 {"status":"unhealthy", ...} otherwise (read from the lab cluster).
 GET /metrics/errors     {"error_rate": <float>} derived from the cluster: which releases run, and the flags
                         agent-core's Ready pods actually started with (AI on/off, rollout percentage).
+POST /slack/...          a Slack incoming webhook; POST /pagerduty/v2/enqueue the PagerDuty Events API v2;
+                        both record what they get: GET /_lab/received, POST /_lab/received/reset.
 POST /simulate/whatsapp {"user_id": "..."} -> {"flow": "ai"|"menu", "pod": ...}: a test message answered by a
                         Ready agent-core pod according to the flags that pod runs with.
 GET /_lab/pod-flags     what each agent-core pod runs with (for tests and people).
@@ -172,12 +174,81 @@ def error_rate(cluster: Cluster) -> float:
     return round(BASE_ERROR_RATE + PER_BAD_SERVICE * len(bad_services) + share * ai_error, 6)
 
 
+class Received:
+    """Slack incoming webhooks and the PagerDuty Events API v2, as their public contracts answer, recorded for tests.
+
+    Slack: POST /slack/<T>/<B>/<secret> with JSON holding "text" or "blocks" -> 200 "ok"; otherwise 400
+    "invalid_payload"; a secret of "gone" -> 404 "no_service" (a revoked webhook).
+    PagerDuty: POST /pagerduty/v2/enqueue with routing_key (32 characters), event_action trigger/acknowledge/resolve,
+    and for trigger a payload with summary, source and severity (critical/error/warning/info) -> 202
+    {"status":"success","message":"Event processed","dedup_key":...}; otherwise 400 "Event object is invalid".
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.slack_messages: list[dict] = []
+            self.pagerduty_events: list[dict] = []
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {"slack": list(self.slack_messages), "pagerduty": list(self.pagerduty_events)}
+
+    def slack(self, path: str, body: dict) -> tuple[int, str]:
+        if path.rstrip("/").endswith("/gone"):
+            return 404, "no_service"
+        if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
+            return 400, "invalid_payload"
+        with self.lock:
+            self.slack_messages.append({"path": path, "body": body})
+        return 200, "ok"
+
+    def pagerduty(self, body: dict) -> tuple[int, dict]:
+        errors = []
+        if not isinstance(body, dict):
+            body, errors = {}, ["Event must be a JSON object."]
+        if len(str(body.get("routing_key") or "")) != 32:
+            errors.append("'routing_key' must be 32 characters.")
+        action = body.get("event_action")
+        if action not in ("trigger", "acknowledge", "resolve"):
+            errors.append("'event_action' is invalid (must be one of: trigger, acknowledge, resolve).")
+        payload = body.get("payload") or {}
+        if action == "trigger":
+            for field in ("summary", "source", "severity"):
+                if not payload.get(field):
+                    errors.append("'payload.%s' is missing or blank." % field)
+            if payload.get("severity") and payload["severity"] not in ("critical", "error", "warning", "info"):
+                errors.append("'payload.severity' is invalid (must be one of: critical, error, warning, info).")
+        elif action in ("acknowledge", "resolve") and not body.get("dedup_key"):
+            errors.append("'dedup_key' is required for %s." % action)
+        if errors:
+            return 400, {"status": "invalid event", "message": "Event object is invalid", "errors": errors}
+        dedup = body.get("dedup_key") or hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
+        with self.lock:
+            self.pagerduty_events.append(dict(body, dedup_key=dedup))
+        return 202, {"status": "success", "message": "Event processed", "dedup_key": dedup}
+
+
+RECEIVED = Received()
+
+
 def make_handler(cluster: Cluster):
     class Handler(BaseHTTPRequestHandler):
         def _send(self, code: int, body: dict) -> None:
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _send_text(self, code: int, text: str) -> None:
+            data = text.encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -202,6 +273,8 @@ def make_handler(cluster: Cluster):
                 self.end_headers()
                 self.wfile.write(data)
                 return None
+            if path == "/_lab/received":
+                return self._send(200, RECEIVED.snapshot())
             if path == "/_lab/pod-flags":
                 return self._send(200, {name: flags for name, flags in cluster.ready_agent_pods()})
             return self._send(404, {"error": "not found"})
@@ -213,6 +286,15 @@ def make_handler(cluster: Cluster):
                 body = json.loads(self.rfile.read(length) or b"{}")
             except ValueError:
                 return self._send(400, {"error": "body must be JSON"})
+            if path.startswith("/slack/"):
+                code, answer = RECEIVED.slack(path, body)
+                return self._send_text(code, answer)
+            if path == "/pagerduty/v2/enqueue":
+                code, answer = RECEIVED.pagerduty(body)
+                return self._send(code, answer)
+            if path == "/_lab/received/reset":
+                RECEIVED.reset()
+                return self._send(200, {"ok": True})
             if path == "/simulate/whatsapp":
                 user = str(body.get("user_id") or "")
                 if not user:

@@ -55,6 +55,7 @@ _value:
   type: dict
 """
 
+import math
 import typing as t
 
 from ansible.errors import AnsibleFilterError
@@ -79,7 +80,7 @@ def _fraction(name: str, value: t.Any) -> float | None:
         number = float(text.rstrip("%").strip())
     except ValueError:
         raise AnsibleFilterError("rollback_decision: %s must be a number (0.07, 7 or '7%%'), got %r" % (name, value))
-    if number != number or number < 0:
+    if math.isnan(number) or number < 0:
         raise AnsibleFilterError("rollback_decision: %s must be 0 or more, got %r" % (name, value))
     if percent or number > 1:
         number /= 100.0
@@ -123,7 +124,7 @@ def rollback_decision(severity: t.Any, error_rate: t.Any = None, system_down: t.
                 complaints = float(complaints_per_hour)
             except (TypeError, ValueError):
                 raise AnsibleFilterError("rollback_decision: complaints_per_hour must be a number, got %r" % (complaints_per_hour,))
-            if complaints != complaints or complaints < 0:
+            if math.isnan(complaints) or complaints < 0:
                 raise AnsibleFilterError("rollback_decision: complaints_per_hour must be 0 or more, got %r" % (complaints_per_hour,))
         key, reason = severity_from_signals(_fraction("error_rate", error_rate), system_down, complaints,
                                             _fraction("business_drop", business_drop))
