@@ -17,17 +17,41 @@ import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+# The collection's one guarded import of requests: the other HTTP adapters (Supabase, notifications) take it
+# from here, and every module reports a missing library with missing_required_lib.
 try:
     import requests
 
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:
+    requests = None  # type: ignore[assignment]
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 
 MAX_BODY_CHARS = 2000
+# A day: longer than any rollback budget, short enough that a typo cannot block a job for ever.
+MAX_SECONDS = 86400
+
+# The options of every probing module (doc fragment probe).
+PROBE_ARG_SPEC: dict[str, dict[str, t.Any]] = {
+    "timeout": {"type": "int", "default": 60},
+    "interval": {"type": "float", "default": 2},
+    "request_timeout": {"type": "float", "default": 5},
+    "validate_certs": {"type": "bool", "default": True},
+    "fail_on_unhealthy": {"type": "bool", "default": True},
+}
+
+
+def probe_limits_error(params: dict[str, t.Any]) -> str | None:
+    """What is wrong with the timing options, or None."""
+    limits = [("timeout", params["timeout"], 0, MAX_SECONDS), ("interval", params["interval"], 0.01, 3600),
+              ("request_timeout", params["request_timeout"], 0.01, 3600)]
+    for option, value, low, high in limits:
+        if not low <= value <= high:
+            return "%s must be from %s to %s seconds, got %s." % (option, low, high, value)
+    return None
 
 
 def redact_url(url: str) -> str:

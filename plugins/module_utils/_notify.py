@@ -10,17 +10,9 @@ Webhook URLs and routing keys are secrets: no error text ever carries them (only
 from __future__ import annotations
 
 import time
-import traceback
 import typing as t
 
-try:
-    import requests
-
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import requests
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")

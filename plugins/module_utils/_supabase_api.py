@@ -15,18 +15,10 @@ import email.policy
 import json
 import re
 import time
-import traceback
 import typing as t
 from dataclasses import dataclass, field
 
-try:
-    import requests
-
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import requests
 
 DEFAULT_API_URL = "https://api.supabase.com"
 PROJECT_REF_RE = re.compile(r"^[a-z]{20}$")

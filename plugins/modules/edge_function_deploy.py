@@ -191,9 +191,8 @@ from ansible_collections.easymo.rollback.plugins.module_utils._edge_source impor
     open_git_project,
     remote_fingerprint,
 )
+from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 from ansible_collections.easymo.rollback.plugins.module_utils._supabase_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
     SLUG_RE,
     SUPABASE_AUTH_ARG_SPEC,
     Client,

@@ -23,6 +23,7 @@ author:
   - EasyMO DevOps (@easymo)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - easymo.rollback.probe
 attributes:
   platform:
     support: full
@@ -62,28 +63,6 @@ options:
       - A JWT (for example the anon key) sent as C(Authorization Bearer), for functions with verify_jwt on. Never logged.
       - Falls back to the environment variable E(SUPABASE_FUNCTIONS_JWT).
     type: str
-  timeout:
-    description: One deadline in seconds for all functions together. V(0) probes each once.
-    type: int
-    default: 120
-  interval:
-    description: Seconds between probes of a function that is not healthy yet.
-    type: float
-    default: 2
-  request_timeout:
-    description: Seconds one request may take.
-    type: float
-    default: 10
-  validate_certs:
-    description: Verify TLS certificates.
-    type: bool
-    default: true
-  fail_on_unhealthy:
-    description: Fail the task when any function is not healthy at the deadline.
-    type: bool
-    default: true
-requirements:
-  - requests
 """
 
 EXAMPLES = r"""
@@ -164,8 +143,10 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import (
     HAS_REQUESTS,
+    PROBE_ARG_SPEC,
     REQUESTS_IMPORT_ERROR,
     probe_all,
+    probe_limits_error,
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._supabase_api import (
     FINAL_HEALTH_VERDICTS,
@@ -191,11 +172,7 @@ def main():
             path=dict(type="str", default="_health"),
             expected_version=dict(type="raw"),
             jwt=dict(type="str", no_log=True),
-            timeout=dict(type="int", default=120),
-            interval=dict(type="float", default=2),
-            request_timeout=dict(type="float", default=10),
-            validate_certs=dict(type="bool", default=True),
-            fail_on_unhealthy=dict(type="bool", default=True),
+            **PROBE_ARG_SPEC,
         ),
         supports_check_mode=True,
     )
@@ -215,8 +192,9 @@ def main():
         module.fail_json(msg="function names must be slugs: %s." % (", ".join(repr(n) for n in bad) or "the list is empty"))
     if p["expected_version"] is not None and not isinstance(p["expected_version"], (str, int, float, dict)):
         module.fail_json(msg="expected_version must be a string or a mapping of function name to version.")
-    if not 0 <= p["timeout"] <= 86400 or p["interval"] <= 0 or p["request_timeout"] <= 0:
-        module.fail_json(msg="timeout must be 0 to 86400 seconds, interval and request_timeout above 0.")
+    problem = probe_limits_error(p)
+    if problem:
+        module.fail_json(msg=problem)
     jwt = p["jwt"] or os.environ.get("SUPABASE_FUNCTIONS_JWT")
     headers = {"Authorization": "Bearer " + jwt} if jwt else None
     if jwt:

@@ -108,9 +108,8 @@ from ansible_collections.easymo.rollback.plugins.module_utils._edge_source impor
     git_history,
     open_git_project,
 )
+from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 from ansible_collections.easymo.rollback.plugins.module_utils._supabase_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
     SLUG_RE,
     SUPABASE_AUTH_ARG_SPEC,
     Client,

@@ -18,6 +18,7 @@ author:
   - EasyMO DevOps (@easymo)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - easymo.rollback.probe
 attributes:
   platform:
     support: full
@@ -50,31 +51,9 @@ options:
     description: Fields a healthy JSON answer must carry, with their values.
     type: dict
     default: {status: healthy}
-  timeout:
-    description: One deadline in seconds for all endpoints together. V(0) probes each once.
-    type: int
-    default: 60
-  interval:
-    description: Seconds between probes of an endpoint that is not healthy yet.
-    type: float
-    default: 2
-  request_timeout:
-    description: Seconds one request may take.
-    type: float
-    default: 5
   headers:
     description: Extra request headers, for example an authorization header. Not logged.
     type: dict
-  validate_certs:
-    description: Verify TLS certificates.
-    type: bool
-    default: true
-  fail_on_unhealthy:
-    description: Fail the task when any endpoint is not healthy at the deadline.
-    type: bool
-    default: true
-requirements:
-  - requests
 """
 
 EXAMPLES = r"""
@@ -145,14 +124,13 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import (
     HAS_REQUESTS,
+    PROBE_ARG_SPEC,
     REQUESTS_IMPORT_ERROR,
     probe_all,
+    probe_limits_error,
     redact_url,
     url_password,
 )
-
-# A day: longer than any rollback budget, short enough that a typo cannot block a job for ever.
-MAX_SECONDS = 86400
 
 
 def main():
@@ -163,12 +141,8 @@ def main():
             targets=dict(type="list", elements="dict", default=[]),
             expected_status=dict(type="int", default=200),
             expected_json=dict(type="dict", default={"status": "healthy"}),
-            timeout=dict(type="int", default=60),
-            interval=dict(type="float", default=2),
-            request_timeout=dict(type="float", default=5),
             headers=dict(type="dict", no_log=True),
-            validate_certs=dict(type="bool", default=True),
-            fail_on_unhealthy=dict(type="bool", default=True),
+            **PROBE_ARG_SPEC,
         ),
         required_together=[("base_url", "services")],
         supports_check_mode=True,
@@ -200,10 +174,9 @@ def main():
     dupes = sorted({name for name in names if names.count(name) > 1})
     if dupes:
         module.fail_json(msg="Endpoints named more than once: %s. Name each once." % ", ".join(dupes))
-    limits = [("timeout", p["timeout"], 0, MAX_SECONDS), ("interval", p["interval"], 0.01, 3600), ("request_timeout", p["request_timeout"], 0.01, 3600)]
-    for option, value, low, high in limits:
-        if not low <= value <= high:
-            module.fail_json(msg="%s must be from %s to %s seconds, got %s." % (option, low, high, value))
+    problem = probe_limits_error(p)
+    if problem:
+        module.fail_json(msg=problem)
 
     results = probe_all(targets, p["timeout"], p["interval"], p["request_timeout"], p["expected_status"],
                         p["expected_json"], p["headers"], p["validate_certs"], wait=p["timeout"] > 0)

@@ -133,10 +133,9 @@ undelivered:
 import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 from ansible_collections.easymo.rollback.plugins.module_utils._notify import (
-    HAS_REQUESTS,
     PAGERDUTY_EVENTS_URL,
-    REQUESTS_IMPORT_ERROR,
     pagerduty_event,
     post_json,
     slack_payload,
