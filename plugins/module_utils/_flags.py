@@ -71,6 +71,11 @@ def coerce(key: str, value: t.Any, declared: str | None = None) -> str:
 
 def _id_list(key: str, value: t.Any) -> str:
     """A list of user ids (or a comma-separated string of them) as "a,b,c": no blanks, spaces or duplicates."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:  # `-e name=[]` or `-e 'name=["u-1","u-2"]'` arrive as strings
+            value = json.loads(value)
+        except ValueError:
+            raise FlagError("%s: %r is neither a JSON list nor comma-separated ids" % (key, value))
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
         raise FlagError("%s must be a list of ids, got %r" % (key, value))
@@ -149,6 +154,11 @@ def plan_flags(
                 errors.append(str(exc))
     if errors:
         raise FlagError("; ".join(errors) + ". Nothing was changed.")
+    for key, value in desired.items():
+        # An id list is a set: the same ids in another order change nothing (no rewrite, no restart).
+        kind = (types or {}).get(key) or infer_type(key)
+        if kind == "idlist" and key in current and set(filter(None, current[key].split(","))) == set(filter(None, value.split(","))):
+            desired[key] = current[key]
     after = dict(desired) if mode == "replace" else dict(current, **desired)
     for key in remove:
         after.pop(key, None)
@@ -175,9 +185,11 @@ def last_written(configmap: dict) -> datetime.datetime | None:
 def pods_on_other_flags(pods: list[dict], digest: str, annotation: str, written_at: datetime.datetime | None) -> list[str]:
     """Running pods that may not run the flags now in the ConfigMap.
 
-    A pod runs other flags when its template's flags hash differs, or when it started before the
-    ConfigMap was last written (someone restarted it by hand, then the flags changed again): the hash
-    alone would then claim flags the pod never read.
+    A container reads its environment when it starts, so what decides is when the pod started against
+    when the ConfigMap was last written: before means old flags (someone restarted by hand, then the flags
+    changed), after means the current ones, whatever the template's flags-hash annotation says (a Deployment
+    rollback brings back an old revision's annotation with its old pods' hash). The hash decides only where
+    time cannot: the same second (both have second precision), or a ConfigMap without managedFields.
     """
     stale = []
     for pod in pods:
@@ -185,7 +197,10 @@ def pods_on_other_flags(pods: list[dict], digest: str, annotation: str, written_
         if meta.get("deletionTimestamp"):
             continue
         created = parse_k8s_time(meta.get("creationTimestamp"))
-        older = written_at is not None and created is not None and created < written_at
-        if older or (meta.get("annotations") or {}).get(annotation) != digest:
+        hash_differs = (meta.get("annotations") or {}).get(annotation) != digest
+        if written_at is None or created is None or created == written_at:
+            if hash_differs:
+                stale.append(meta.get("name", ""))
+        elif created < written_at:
             stale.append(meta.get("name", ""))
     return sorted(stale)

@@ -21,9 +21,11 @@ description:
     deletes keys. The diff shows additions, changes and removals.
   - Environment variables never see ConfigMap updates, so consumers must restart. Each consumer's pod template carries
     the hash of the flags its pods started with (annotation C(rollback.easymo.com/flags-sha256)). A consumer is
-    restarted when that hash differs from the flags now in the ConfigMap, or when any of its running pods started
-    before the ConfigMap was last written (restarted by hand, then the flags changed). A second run therefore changes
-    nothing, and a run after a failed restart, or after a hand edit, restarts what is still stale.
+    restarted when any of its running pods started before the ConfigMap was last written: a container reads its
+    environment when it starts. The hash decides only where time cannot (a pod started in the same second as the
+    write, or a ConfigMap without managedFields), so the old hash a Deployment rollback brings back on the template
+    causes no needless restart. A second run therefore changes nothing, and a run after a failed restart, or after
+    a hand edit, restarts what is still stale.
 author:
   - EasyMO DevOps (@easymo)
 extends_documentation_fragment:
@@ -134,7 +136,8 @@ restarted:
   elements: str
 consumers:
   description:
-    - Per consumer, C(name), C(restarted), C(status), C(message), C(seconds), C(pods) (running pods) and C(pods_on_other_flags)
+    - Per consumer, C(name), C(restarted), C(reason) (why it was or was not restarted), C(status), C(message), C(seconds),
+      C(pods) (running pods) and C(pods_on_other_flags)
       (pods that did not start with these flags).
     - C(status) is V(rolled_out), V(up_to_date), V(would_restart), V(stale_pods) or a wait failure.
   returned: always
@@ -260,18 +263,18 @@ def main():
         stamp = restart_stamp()
         for dep in consumers:
             dname = dep["metadata"]["name"]
-            current = ((dep["spec"]["template"].get("metadata") or {}).get("annotations") or {}).get(FLAGS_HASH_ANNOTATION)
             stale = pods_on_other_flags(pods[dname], digest, FLAGS_HASH_ANNOTATION, written_at)
-            if current == digest and not stale:
-                result["consumers"].append(dict(name=dname, restarted=False, status="up_to_date", message="pods started with these flags"))
+            if not stale:
+                reason = "every running pod started with these flags"
+                result["consumers"].append(dict(name=dname, restarted=False, status="up_to_date", message=reason, reason=reason))
                 continue
             # The hash tags the new pods with the flags they read; restartedAt forces a rollout even when the
             # hash is unchanged (pods restarted by hand before the flags last changed).
             patch_template_annotations(api_client, ns, dname, {FLAGS_HASH_ANNOTATION: digest, RESTARTED_AT: stamp}, dry_run)
             result["restarted"].append(dname)
-            why = "pods %s run older flags" % ", ".join(stale) if stale else "no pod runs these flags yet"
+            why = "pods %s started before the flags were last written" % ", ".join(stale)
             result["consumers"].append(dict(name=dname, restarted=True, status="would_restart" if dry_run else "restarted",
-                                            message="restarted: " + why))
+                                            message="restarted: " + why, reason=why))
     except (ApiException, TransportError, OSError) as exc:
         if step.startswith("Updating"):
             result.update(data=plan.before, added=[], changed_keys=[], removed=[])

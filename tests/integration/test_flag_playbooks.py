@@ -24,11 +24,14 @@ def flags(lab):
 
 
 def test_method1_kill_switch_end_to_end(lab):
+    subprocess.run([sys.executable, str(REPO / "lab" / "fixture.py"), "release", "bad"], check=True)  # the incident
     reset_flags()
     # Restart agent-core on the incident's flags first, so its pods really run with AI on.
     lab.restart("easymo-prod", "agent-core")
     lab.wait_done("easymo-prod", ["agent-core"])
     assert requests.get(STANDINS + "/metrics/errors", timeout=5).json()["error_rate"] > 0.01
+    # The playbook's test user is served by the AI flow now, so its "menu" check afterwards can fail.
+    assert requests.post(STANDINS + "/simulate/whatsapp", json={"user_id": "rollback-check-user-133"}, timeout=5).json()["flow"] == "ai"
 
     first = run_playbook(REPO / "playbooks" / "feature_flag_rollback.yml", "-i", INVENTORY)
     assert first.returncode == 0, first.stdout[-4000:]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,27 @@ def test_hand_restart_on_other_flags_is_caught_by_the_next_kill_switch(lab):
     assert again["changed"] is True and again["restarted"] == ["web"], again.get("msg")
     assert again["consumers"][0]["pods_on_other_flags"] == [] and again["consumers"][0]["status"] == "rolled_out"
     assert run_module("feature_flags", off)["changed"] is False
+
+
+def test_old_flags_hash_on_the_template_after_a_rollback_causes_no_restart(lab):
+    """A Deployment rollback brings back an old revision's flags-hash annotation; its pods still started after the
+    flags were last written, so they run the current flags and a flags run must not restart them again."""
+    ns = lab.namespace("flags-after-rollback")
+    lab.core.create_namespaced_config_map(ns, {"metadata": {"name": "feature-flags"}, "data": {"FEATURE_AI_AGENTS": "true"}})
+    time.sleep(1.2)  # the pods start in a later second than the ConfigMap's last write
+    lab.apps.create_namespaced_deployment(ns, {
+        "metadata": {"name": "agent"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "agent"}},
+                 "template": {"metadata": {"labels": {"app": "agent"}, "annotations": {FLAGS_HASH_ANNOTATION: "hash-of-an-old-revision"}},
+                              "spec": {"terminationGracePeriodSeconds": 1,
+                                       "containers": [{"name": "app", "image": "registry.lab/agent:v1",
+                                                       "envFrom": [{"configMapRef": {"name": "feature-flags"}}]}]}}}})
+    lab.wait_done(ns, ["agent"])
+    before = lab.get(ns, "agent")["metadata"]["generation"]
+    result = run_module("feature_flags", {"namespace": ns, "flags": {"FEATURE_AI_AGENTS": True}, "restart": ["agent"]})
+    assert result["changed"] is False and result["restarted"] == []
+    assert result["consumers"][0]["status"] == "up_to_date" and result["consumers"][0]["pods_on_other_flags"] == []
+    assert lab.get(ns, "agent")["metadata"]["generation"] == before
+    # Changing a flag still restarts it: its pods are now older than the write.
+    changed = run_module("feature_flags", {"namespace": ns, "flags": {"FEATURE_AI_AGENTS": False}, "restart": ["agent"]})
+    assert changed["restarted"] == ["agent"] and "started before the flags were last written" in changed["consumers"][0]["reason"]

@@ -74,9 +74,23 @@ def test_pods_on_other_flags():
             {"metadata": {"name": "c", "deletionTimestamp": "t", "annotations": {"k": "old"}}},
             {"metadata": {"name": "d", "creationTimestamp": "2026-12-03T10:00:05Z"}},
             # The right hash, but started before the flags were last written: restarted by hand on other flags.
-            {"metadata": {"name": "e", "annotations": {"k": "h1"}, "creationTimestamp": "2026-12-03T09:59:59Z"}}]
-    assert f.pods_on_other_flags(pods, "h1", "k", written) == ["b", "d", "e"]
-    assert f.pods_on_other_flags(pods, "h1", "k", None) == ["b", "d"]
+            {"metadata": {"name": "e", "annotations": {"k": "h1"}, "creationTimestamp": "2026-12-03T09:59:59Z"}},
+            # Started in the very second of the write: only the hash can tell.
+            {"metadata": {"name": "g", "annotations": {"k": "old"}, "creationTimestamp": "2026-12-03T10:00:00Z"}}]
+    # b and d started after the write, so they read the current flags whatever their template's hash says (after a
+    # Deployment rollback the template carries an old revision's hash): restarting them would change nothing.
+    assert f.pods_on_other_flags(pods, "h1", "k", written) == ["e", "g"]
+    # Without a write time, the hash is all there is.
+    assert f.pods_on_other_flags(pods, "h1", "k", None) == ["b", "d", "g"]
+
+
+def test_id_lists_are_sets_and_json_lists_are_accepted():
+    plan = f.plan_flags({"FEATURE_AI_AGENTS_DENYLIST": "u-1001,u-1002"}, {"FEATURE_AI_AGENTS_DENYLIST": ["u-1002", "u-1001"]})
+    assert not plan.has_changes and plan.after["FEATURE_AI_AGENTS_DENYLIST"] == "u-1001,u-1002"
+    assert f.coerce("FEATURE_AI_AGENTS_DENYLIST", "[]") == ""
+    assert f.coerce("FEATURE_AI_AGENTS_DENYLIST", '["u-1", "u-2"]') == "u-1,u-2"
+    with pytest.raises(f.FlagError, match="neither a JSON list"):
+        f.coerce("FEATURE_AI_AGENTS_DENYLIST", "[u-1")
 
 
 def test_last_written_is_newest_managed_fields_time():
