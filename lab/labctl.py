@@ -415,7 +415,7 @@ def write_env(p) -> None:
     lines = {
         "KUBECONFIG": str(KUBECONFIG),
         "K8S_AUTH_KUBECONFIG": str(KUBECONFIG),
-        "PATH": "%s:$PATH" % (STATE / "bin"),
+        "PATH": "%s:%s:$PATH" % (REPO / ".venv" / "bin", STATE / "bin"),  # ansible-playbook and kubectl
         "PGHOST": "127.0.0.1",
         "PGPORT": str(p["postgres"]),
         "PGUSER": "postgres",
@@ -443,6 +443,7 @@ def up() -> None:
     started = time.monotonic()
     STATE.mkdir(parents=True, exist_ok=True)
     if all(read_pid(c) for c in COMPONENTS) and (STATE / "env").exists():
+        write_env(ports())  # what a newer checkout exports (PATH, stand-in URLs) reaches a running lab too
         say("already running (make lab-down stops it)")
         return
     bins = binaries()

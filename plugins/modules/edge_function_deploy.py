@@ -339,11 +339,11 @@ def main():
 
 
 def _diff_side(summary, planned):
+    """One side of the diff; in check mode the after side is the prediction (next version, files to upload)."""
     side = dict(summary or {})
     if planned is not None:
-        side.update(version="(next)", verify_jwt=planned["verify_jwt"])
-    if planned is not None:
-        side["files"] = ["%s %s" % (f["path"], f["sha256"][:12]) for f in planned["files"]]
+        side = {"version": (side.get("version") or 0) + 1, "status": "ACTIVE", "verify_jwt": planned["verify_jwt"],
+                "files": ["%s %s" % (f["path"], f["sha256"][:12]) for f in planned["files"]]}
     return side
 
 

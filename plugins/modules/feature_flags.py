@@ -21,8 +21,8 @@ description:
     deletes keys. The diff shows additions, changes and removals.
   - Environment variables never see ConfigMap updates, so consumers must restart. Each consumer's pod template carries
     the hash of the flags its pods started with (annotation C(rollback.easymo.com/flags-sha256)). A consumer is
-    restarted when any of its running pods started before the ConfigMap was last written: a container reads its
-    environment when it starts. The hash decides only where time cannot (a pod started in the same second as the
+    restarted when any of its running pods started before the ConfigMap was last written, since a container reads
+    its environment when it starts. The hash decides only where time cannot (a pod started in the same second as the
     write, or a ConfigMap without managedFields), so the old hash a Deployment rollback brings back on the template
     causes no needless restart. A second run therefore changes nothing, and a run after a failed restart, or after
     a hand edit, restarts what is still stale.

@@ -477,7 +477,7 @@ def test_playbook_rolls_back_and_second_run_changes_nothing(tmp_path, how):
     env = {"EASYMO_EDGE_REPO": str(repo)}
     first = run_playbook(REPO / "playbooks/edge_function_rollback.yml", "-i", str(REPO / "inventories/lab"), *extra, env=env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
-    assert "version 1 -> 2" in first.stdout and "serving %s" % edge_fixture.GOOD_VERSION in first.stdout
+    assert "Supabase deploy #1 -> #2" in first.stdout and "serving %s" % edge_fixture.GOOD_VERSION in first.stdout
     second = run_playbook(REPO / "playbooks/edge_function_rollback.yml", "-i", str(REPO / "inventories/lab"), *extra, env=env)
     assert second.returncode == 0 and "changed=0" in second.stdout, second.stdout[-3000:]
     assert remote()["version"] == 2
