@@ -44,41 +44,67 @@ def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
 
 def read_only_options(statement_timeout: int) -> str:
     """libpq `options` for checks: every transaction read-only, and no statement or lock wait longer than
-    the timeout (a check must never hang behind a migration's lock during an incident)."""
+    the timeout (a check must never hang behind a migration's lock during an incident).
+    standard_conforming_strings=on makes the server read '...' strings as single_statement() does."""
     ms = max(1, int(statement_timeout)) * 1000
-    return "-c default_transaction_read_only=on -c statement_timeout=%d -c lock_timeout=%d" % (ms, ms)
+    return ("-c default_transaction_read_only=on -c statement_timeout=%d -c lock_timeout=%d "
+            "-c standard_conforming_strings=on" % (ms, ms))
+
+
+# What a check may start with: statements that read. COPY (which can run programs), DO, CALL, SET, BEGIN,
+# COMMIT and the like are refused before anything is sent.
+READ_STATEMENTS = ("select", "with", "values", "table", "show", "explain")
 
 
 def single_statement(sql: str) -> str:
-    """The statement without trailing semicolons; ValueError when the text holds more than one statement.
+    """The statement without trailing semicolons; ValueError when the text holds more than one statement or
+    does not start like a read.
 
-    Quotes, dollar quotes, quoted identifiers and comments are skipped, so a ';' inside them is fine.
+    Strings ('' doubling; E'' with backslash escapes), dollar quotes, quoted identifiers and comments (nested
+    /* */ too) are skipped, so a ';' inside them is fine; the server is told to parse strings the same way.
     """
     text = sql.strip()
     i, n, end = 0, len(text), None
     while i < n:
         c = text[i]
         if c in ("'", '"'):
+            escapes = c == "'" and i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] in "_$"))
             j = i + 1
             while j < n:
+                if escapes and text[j] == "\\":
+                    j += 2
+                    continue
                 if text[j] == c:
                     if j + 1 < n and text[j + 1] == c:
                         j += 2
                         continue
                     break
                 j += 1
+            if j >= n:
+                raise ValueError("a quoted string or identifier is not closed")
             i = j + 1
         elif c == "-" and text.startswith("--", i):
             nl = text.find("\n", i)
             i = n if nl < 0 else nl + 1
         elif c == "/" and text.startswith("/*", i):
-            close = text.find("*/", i + 2)
-            i = n if close < 0 else close + 2
-        elif c == "$":
-            m = re.match(r"\$[A-Za-z_]*\$", text[i:])
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            if depth:
+                raise ValueError("a /* comment */ is not closed")
+            i = j
+        elif c == "$" and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_$")):
+            m = re.match(r"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$", text[i:])
             if m:
                 close = text.find(m.group(0), i + len(m.group(0)))
-                i = n if close < 0 else close + len(m.group(0))
+                if close < 0:
+                    raise ValueError("a $$ quoted string is not closed")
+                i = close + len(m.group(0))
             else:
                 i += 1
         elif c == ";":
@@ -92,6 +118,10 @@ def single_statement(sql: str) -> str:
     statement = text if end is None else text[:end]
     if not statement.strip():
         raise ValueError("the query is empty")
+    first = re.match(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(*\s*([A-Za-z]+)", statement, re.S)
+    if not first or first.group(1).lower() not in READ_STATEMENTS:
+        raise ValueError("a check must be a read (%s), not %r" % (", ".join(s.upper() for s in READ_STATEMENTS),
+                                                                   first.group(1) if first else statement[:20]))
     return statement
 
 

@@ -12,7 +12,9 @@ version_added: 0.1.0
 description:
   - The runbook's C(psql -h prod-db <<EOF SELECT ...) checks (affected users, row counts, orphaned sessions) with rows
     returned as data, so playbooks can print them as a table and assert on them.
-  - Exactly one statement is allowed, and the session is read-only (C(default_transaction_read_only)), so a check can
+  - Exactly one statement is allowed, and it must be a read (C(SELECT), C(WITH), C(VALUES), C(TABLE), C(SHOW),
+    C(EXPLAIN); so no C(COPY ... TO PROGRAM), C(DO), C(CALL) or C(SET)); strings are read as the server reads them,
+    C(E'...') escapes included. The session is read-only (C(default_transaction_read_only)), so a check can
     never change data, not even behind a C(COMMIT;). It also cannot hang behind a lock for longer than
     O(statement_timeout). Parameters are passed separately from the SQL text (C(%(name\)s)); write C(%%) for a literal C(%).
   - Use a read-only database role for checks all the same.

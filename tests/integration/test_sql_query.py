@@ -31,7 +31,7 @@ def test_writes_are_refused_even_behind_commit():
                   "WITH d AS (DELETE FROM agent_fallbacks RETURNING 1) SELECT count(*) FROM d"):
         result = run_module("sql_query", dict(DB, query=query))
         assert result["failed"] is True, query
-        assert "more than one SQL statement" in result["msg"] or "read-only transaction" in result["msg"], result["msg"]
+        assert any(why in result["msg"] for why in ("more than one SQL statement", "read-only transaction", "must be a read")), result["msg"]
     assert count() == before
 
 
@@ -63,3 +63,14 @@ def test_metric_url_password_is_masked_everywhere():
     result = run_module("metric_watch", {"url": base + "/metrics/errors", "path": ".error_rate", "below": 1.0, "samples": 1}, verbosity=3)
     assert result["passed"] is True
     assert "PlantedPass77" not in result["_stdout"] + result["_stderr"]
+
+
+def test_escape_string_cannot_hide_a_commit_and_copy_to_program_is_refused():
+    """Helper finding: E'\\'' ends the string for PostgreSQL, so a plain-string reading saw one statement."""
+    before = count()
+    for query in ("SELECT E'\\''; COMMIT; START TRANSACTION READ WRITE; DELETE FROM agent_fallbacks; COMMIT; SELECT 'ok' AS x --'",
+                  "COPY (SELECT 1) TO PROGRAM 'true'", "DO $$ BEGIN DELETE FROM agent_fallbacks; END $$"):
+        result = run_module("sql_query", dict(DB, query=query))
+        assert result["failed"] is True, query
+        assert "Traceback" not in result["_stdout"] + result["_stderr"]
+    assert count() == before

@@ -10,7 +10,8 @@ from ansible_collections.easymo.rollback.plugins.module_utils._pg import read_on
 
 @pytest.mark.parametrize("sql", [
     "SELECT 1", "SELECT 1;", "  SELECT ';' AS x ;  ", "SELECT $$a;b$$", "SELECT $tag$ ; $tag$", "SELECT 1 -- ; comment",
-    "SELECT /* ; */ 1", 'SELECT 1 AS "a;b"', "SELECT 'it''s;'",
+    "SELECT /* ; */ 1", 'SELECT 1 AS "a;b"', "SELECT 'it''s;'", r"SELECT E'\';' AS x", "SELECT /* a /* ; */ b */ 1",
+    "SELECT e'a\\'b;c'",
 ])
 def test_single_statements_pass(sql):
     assert single_statement(sql).strip().startswith("SELECT")
@@ -19,6 +20,12 @@ def test_single_statements_pass(sql):
 @pytest.mark.parametrize("sql", [
     "COMMIT; DELETE FROM agent_fallbacks", "ROLLBACK; CREATE TABLE x(i int); COMMIT; SELECT 1",
     "SELECT 1; SET default_transaction_read_only = off", ";", "", "   ",
+    # helper finding: E'\'' ends the string for PostgreSQL; a plain-string reading would hide the COMMIT
+    "SELECT E'\\''; COMMIT; START TRANSACTION READ WRITE; DELETE FROM t; COMMIT; SELECT 'ok' AS x --'",
+    "SELECT 'open", "SELECT /* /* */ 1; DELETE FROM t", "SELECT $$x; DELETE FROM t",
+    # one statement, but not a read
+    "COPY (SELECT 1) TO PROGRAM 'true'", "DO $$ BEGIN DELETE FROM t; END $$", "START TRANSACTION READ WRITE",
+    "DELETE FROM t", "CALL p()", "SET default_transaction_read_only = off",
 ])
 def test_more_than_one_statement_or_none_is_refused(sql):
     with pytest.raises(ValueError):
@@ -27,6 +34,7 @@ def test_more_than_one_statement_or_none_is_refused(sql):
 
 def test_read_only_options_set_timeouts_in_milliseconds():
     opts = read_only_options(30)
+    assert "standard_conforming_strings=on" in opts
     assert "default_transaction_read_only=on" in opts and "statement_timeout=30000" in opts and "lock_timeout=30000" in opts
 
 
