@@ -85,4 +85,8 @@ def test_method2_bad_percentage_changes_nothing(lab):
         assert proc.returncode != 0
         assert "FEATURE_AI_AGENTS_ROLLOUT_PERCENTAGE" in proc.stdout and "Nothing was changed" in proc.stdout
         assert "Traceback" not in proc.stdout + proc.stderr
+    # null (or empty) would delete the key; it is refused before anything changes (helper finding)
+    for value in ("null", '""'):
+        proc = run_playbook(REPO / "playbooks" / "partial_rollback.yml", "-i", INVENTORY, "-e", '{"partial_rollback_percentage": %s}' % value)
+        assert proc.returncode != 0 and "partial_rollback_percentage is empty" in proc.stdout and "Nothing was changed" in proc.stdout
     assert lab.core.read_namespaced_config_map("feature-flags", "easymo-prod").metadata.resource_version == before
