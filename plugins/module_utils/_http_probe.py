@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 import traceback
@@ -54,9 +55,41 @@ def probe_limits_error(params: dict[str, t.Any]) -> str | None:
     return None
 
 
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def headers_problem(headers: t.Mapping[str, t.Any] | None) -> str | None:
+    """What is wrong with request headers, naming the header but never its value (values are secrets), or None.
+
+    A value with a line break would make requests fail with the value in its message."""
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            return "header name %r is not valid (letters, digits and - only)" % (name,)
+        if not isinstance(value, str):
+            return "header %s must be a string" % name
+        if any(ord(ch) < 32 and ch != "\t" or ord(ch) == 127 for ch in value):
+            return "header %s has a line break or another control character in its value (a copy-paste slip?)" % name
+    return None
+
+
+def url_problem(url: str, what: str) -> str | None:
+    """What is wrong with an http(s) URL (without showing a password in it), or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError as exc:
+        return "%s is not a valid URL (%s)" % (what, exc)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "%s must be an http:// or https:// URL with a host, got %r" % (what, redact_url(url))
+    return None
+
+
 def redact_url(url: str) -> str:
     """The URL without a user:password part, for output."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an invalid URL)"
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rsplit("@", 1)[1]

@@ -142,6 +142,8 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import (
+    headers_problem,
+    url_problem,
     HAS_REQUESTS,
     PROBE_ARG_SPEC,
     REQUESTS_IMPORT_ERROR,
@@ -185,8 +187,9 @@ def main():
             module.fail_json(msg="give functions_url (or SUPABASE_FUNCTIONS_URL) or a project_ref of 20 lowercase letters; got %r."
                              % p["project_ref"])
         base = "https://%s.supabase.co" % p["project_ref"]
-    if not base.startswith(("http://", "https://")):
-        module.fail_json(msg="functions_url must start with https:// (or http:// for a local stand-in), got %r." % base)
+    problem = url_problem(base, "functions_url")
+    if problem:
+        module.fail_json(msg=problem + ".")
     bad = [n for n in p["names"] if not SLUG_RE.match(n or "")]
     if bad or not p["names"]:
         module.fail_json(msg="function names must be slugs: %s." % (", ".join(repr(n) for n in bad) or "the list is empty"))
@@ -199,6 +202,10 @@ def main():
     headers = {"Authorization": "Bearer " + jwt} if jwt else None
     if jwt:
         module.no_log_values.add(jwt)
+        problem = headers_problem(headers)
+        if problem or " " in jwt:
+            module.fail_json(msg="The jwt (or SUPABASE_FUNCTIONS_JWT) has spaces, a line break or another control character: "
+                                 "give the bare token.")
 
     path = p["path"].strip("/")
     wants = {name: expected_for(p["expected_version"], name) for name in p["names"]}

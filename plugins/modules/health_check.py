@@ -123,6 +123,8 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import (
+    headers_problem,
+    url_problem,
     HAS_REQUESTS,
     PROBE_ARG_SPEC,
     REQUESTS_IMPORT_ERROR,
@@ -158,18 +160,22 @@ def main():
     targets = []
     if p["services"]:
         base = p["base_url"].rstrip("/")
-        if not base.startswith(("http://", "https://")):
-            module.fail_json(msg="base_url must start with http:// or https://, got %r." % redact_url(p["base_url"]))
+        problem = url_problem(base, "base_url")
+        if problem:
+            module.fail_json(msg=problem + ".")
         empty = [i for i, svc in enumerate(p["services"]) if not svc or not svc.strip()]
         if empty:
             module.fail_json(msg="services[%s] is empty: name each service to probe." % ", ".join(map(str, empty)))
         targets += [(svc, "%s/health/%s" % (base, quote(svc, safe=""))) for svc in p["services"]]
     for i, tgt in enumerate(p["targets"]):
-        if not isinstance(tgt.get("url"), str) or not tgt["url"].startswith(("http://", "https://")):
+        if not isinstance(tgt.get("url"), str) or url_problem(tgt["url"], "url"):
             module.fail_json(msg="targets[%d] needs a url starting with http:// or https://, got %r." % (i, redact_url(str(tgt.get("url")))))
         targets.append((str(tgt.get("name") or redact_url(tgt["url"])), tgt["url"]))
     if not targets:
         module.fail_json(msg="Nothing to probe: give base_url with services, or targets.")
+    problem = headers_problem(p["headers"])
+    if problem:
+        module.fail_json(msg=problem + ".")
     names = [target[0] for target in targets]
     dupes = sorted({name for name in names if names.count(name) > 1})
     if dupes:

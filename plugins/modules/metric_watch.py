@@ -101,16 +101,18 @@ reason:
   type: str
 """
 
+import math
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import (
+    headers_problem,
+    url_problem,
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     MetricUnavailable,
     extract_number,
     fetch,
-    redact_url,
     url_password,
 )
 
@@ -144,13 +146,20 @@ def main():
     secret = url_password(p["url"])
     if secret:
         module.no_log_values.add(secret)
-    if not p["url"].startswith(("http://", "https://")):
-        module.fail_json(msg="url must start with http:// or https://, got %r." % redact_url(p["url"]))
+    problem = url_problem(p["url"], "url") or headers_problem(p["headers"])
+    if problem:
+        module.fail_json(msg=problem + ".")
+    for option in ("below", "above"):
+        if p[option] is not None and not math.isfinite(p[option]):
+            module.fail_json(msg="%s must be a finite number, got %s." % (option, p[option]))
     limits = [("samples", p["samples"], 1, 10000), ("interval", p["interval"], 0.01, 3600),
               ("timeout", p["timeout"], 1, 86400), ("request_timeout", p["request_timeout"], 0.01, 3600)]
     for option, value, low, high in limits:
         if not low <= value <= high:
             module.fail_json(msg="%s must be from %s to %s, got %s." % (option, low, high, value))
+    if (p["samples"] - 1) * p["interval"] > p["timeout"]:
+        module.fail_json(msg="%d samples %s s apart take longer than timeout=%s s, so the watch could never pass; lower "
+                             "samples or interval, or raise timeout." % (p["samples"], p["interval"], p["timeout"]))
     below, above = p["below"], p["above"]
     started = time.monotonic()
     deadline = started + p["timeout"]

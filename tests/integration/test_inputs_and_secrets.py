@@ -137,3 +137,26 @@ def test_playbook_refuses_bad_service_lists_before_touching_the_cluster():
         proc = run_playbook(REPO / "playbooks" / "service_rollback.yml", "-i", str(REPO / "inventories" / "lab"), "-e", extra)
         assert proc.returncode != 0 and expected in proc.stdout, proc.stdout[-2000:]
         assert "Plan:" not in proc.stdout
+
+
+def test_header_with_a_line_break_is_refused_and_never_printed():
+    """Helper finding: requests' own error showed the header value, which the mask did not match."""
+    secret = "TOPSECRET-7c1d0e"
+    base = os.environ["EASYMO_LAB_STANDINS_URL"]
+    for module, args in [("health_check", {"base_url": base, "services": ["agent-core"], "headers": {"Authorization": "Bearer %s\n" % secret}}),
+                         ("metric_watch", {"url": base + "/metrics/errors", "path": ".error_rate", "below": 1,
+                                           "headers": {"Authorization": "Bearer %s\n" % secret}}),
+                         ("edge_function_health", {"names": ["wa-webhook"], "functions_url": os.environ["EASYMO_FUNCTIONS_URL"],
+                                                   "jwt": secret + "\n"})]:
+        result = run_module(module, args, verbosity=3)
+        assert result["failed"] is True and "line break" in result["msg"], (module, result.get("msg"))
+        assert secret not in result["_stdout"] + result["_stderr"] + json.dumps(result)
+
+
+def test_invalid_urls_are_clear_errors():
+    for module, args in [("health_check", {"base_url": "http://[::1", "services": ["agent-core"]}),
+                         ("edge_function_health", {"names": ["wa-webhook"], "functions_url": "http://[::1"}),
+                         ("metric_watch", {"url": "http://[::1/metrics", "path": ".error_rate", "below": 1})]:
+        result = run_module(module, args)
+        assert result["failed"] is True and "not a valid URL" in result["msg"], (module, result.get("msg"))
+        assert "Traceback" not in result["_stdout"] + result["_stderr"]

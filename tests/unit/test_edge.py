@@ -164,3 +164,15 @@ def test_html_answer_is_a_clear_error_not_a_traceback():
 def test_non_ascii_token_is_refused():
     with pytest.raises(ValueError, match="bare token"):
         api.validate_settings({"project_ref": "a" * 20, "access_token": "sbp_\u00e9"}, {})
+
+
+def test_header_values_with_line_breaks_are_refused_without_showing_them():
+    from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import headers_problem, url_problem
+    problem = headers_problem({"Authorization": "Bearer TOPSECRET123\n"})
+    assert "Authorization" in problem and "TOPSECRET123" not in problem
+    assert headers_problem({"Authorization": "Bearer ok"}) is None
+    assert "not valid" in headers_problem({"Bad Name": "x"})
+    assert "not a valid URL" in url_problem("http://[::1", "base_url")
+    assert "http:// or https://" in url_problem("ftp://x", "url")
+    assert "secret" not in url_problem("ftp://u:secret@x", "url")
+    assert url_problem("https://api.easymo.com/health", "base_url") is None
