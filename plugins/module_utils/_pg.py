@@ -120,8 +120,8 @@ def single_statement(sql: str) -> str:
         raise ValueError("the query is empty")
     first = re.match(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(*\s*([A-Za-z]+)", statement, re.S)
     if not first or first.group(1).lower() not in READ_STATEMENTS:
-        raise ValueError("a check must be a read (%s), not %r" % (", ".join(s.upper() for s in READ_STATEMENTS),
-                                                                   first.group(1) if first else statement[:20]))
+        allowed = ", ".join(word.upper() for word in READ_STATEMENTS)
+        raise ValueError("a check must be a read (%s), not %r" % (allowed, first.group(1) if first else statement[:20]))
     return statement
 
 
