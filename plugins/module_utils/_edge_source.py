@@ -94,17 +94,27 @@ class GitTree:
                               "the candidates" % (ref, repo))
         self.commit = out.decode().strip()
         self.label = "git %s" % self.commit[:12] if self.commit.startswith(ref) else "git %s (%s)" % (ref, self.commit[:12])
-        argv = ["git", "-C", repo, "ls-tree", "-r", "-z", "--name-only", self.commit]
+        argv = ["git", "-C", repo, "ls-tree", "-r", "-z", self.commit]
         rc, out, err = run(argv + (["--", prefix] if prefix else []))
         if rc != 0:
             raise SourceError("cannot list commit %s in %s: %s" % (ref, repo, err.decode(errors="replace").strip()))
-        names = [p for p in out.decode("utf-8", "replace").split("\0") if p]
-        self._paths = sorted(p[len(prefix):] for p in names if p.startswith(prefix))
+        self._modes: dict[str, str] = {}
+        for record in out.decode("utf-8", "replace").split("\0"):
+            meta, _tab, path = record.partition("\t")
+            if path.startswith(prefix) and meta:
+                self._modes[path[len(prefix):]] = meta.split(" ", 1)[0]
+        self._paths = sorted(self._modes)
         self._known = set(self._paths)
 
     def read(self, path: str) -> bytes | None:
         if path not in self._known:
             return None
+        if self._modes[path] == "120000":  # git stores a symlink's target path as its content
+            raise SourceError("%s is a symbolic link in commit %s; the upload would carry the link's path instead of "
+                              "code. Commit the file itself" % (path, self.commit[:12]))
+        if self._modes[path] == "160000":
+            raise SourceError("%s is a git submodule in commit %s; its files are not in this repository"
+                              % (path, self.commit[:12]))
         rc, out, _err = self.run(["git", "-C", self.repo, "cat-file", "blob", "%s:%s%s" % (self.commit, self.prefix, path)])
         return out if rc == 0 else None
 
@@ -179,6 +189,31 @@ def strip_jsonc(text: str) -> str:
     return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
 
 
+def strip_js_comments(text: str) -> str:
+    """Script text with // and /* */ comments blanked (strings and template literals kept), so a commented-out
+    import is not followed."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "'\"`":
+            j = i + 1
+            while j < n and text[j] != ch and not (ch != "`" and text[j] == "\n"):
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1])
+            i = j + 1
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            out.append(" ")
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
 def function_config(tree: Tree, slug: str) -> dict[str, t.Any]:
     """The ``[functions.<slug>]`` table of ``supabase/config.toml`` at this source ({} when absent)."""
     raw = tree.read(SUPABASE_DIR + "/config.toml")
@@ -190,8 +225,24 @@ def function_config(tree: Tree, slug: str) -> dict[str, t.Any]:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SourceError("supabase/config.toml at %s is not valid TOML: %s" % (tree.label, exc))
-    section = (data.get("functions") or {}).get(slug) or {}
-    return section if isinstance(section, dict) else {}
+    functions = data.get("functions") or {}
+    if not isinstance(functions, dict):
+        raise SourceError("supabase/config.toml at %s: [functions] must be a table of functions" % tree.label)
+    section = functions.get(slug) or {}
+    if not isinstance(section, dict):
+        raise SourceError("supabase/config.toml at %s: functions.%s must be a table ([functions.%s])" % (tree.label, slug, slug))
+    for key in ("verify_jwt", "enabled"):
+        if key in section and not isinstance(section[key], bool):
+            raise SourceError("supabase/config.toml at %s: functions.%s.%s must be true or false, got %r"
+                              % (tree.label, slug, key, section[key]))
+    for key in ("entrypoint", "import_map"):
+        if key in section and not isinstance(section[key], str):
+            raise SourceError("supabase/config.toml at %s: functions.%s.%s must be a path string" % (tree.label, slug, key))
+    static = section.get("static_files")
+    if static is not None and not (isinstance(static, list) and all(isinstance(x, str) for x in static)):
+        raise SourceError("supabase/config.toml at %s: functions.%s.static_files must be a list of glob strings"
+                          % (tree.label, slug))
+    return section
 
 
 def _from_supabase_dir(value: str, what: str) -> str:
@@ -211,6 +262,8 @@ def _import_map(tree: Tree, path: str) -> dict[str, str]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise SourceError("import map %s at %s is not valid JSON: %s" % (path, tree.label, exc))
     imports = data.get("imports") if isinstance(data, dict) else None
+    if imports is not None and not isinstance(imports, dict):
+        raise SourceError("import map %s at %s: \"imports\" must be an object of specifier to path" % (path, tree.label))
     return {k: v for k, v in (imports or {}).items() if isinstance(k, str) and isinstance(v, str)}
 
 
@@ -281,7 +334,7 @@ def collect_function(tree: Tree, slug: str, import_map_override: str | None = No
         files[path] = content
         if not path.endswith(SCRIPT_SUFFIXES):
             continue
-        for match in IMPORT_RE.finditer(content.decode("utf-8", "replace")):
+        for match in IMPORT_RE.finditer(strip_js_comments(content.decode("utf-8", "replace"))):
             resolved = _resolve(match.group(2), path, import_map, map_dir)
             if resolved is None or resolved in files:
                 continue
@@ -291,8 +344,6 @@ def collect_function(tree: Tree, slug: str, import_map_override: str | None = No
             pending.append(resolved)
 
     patterns = config.get("static_files") or []
-    if isinstance(patterns, str):
-        patterns = [patterns]
     static_patterns = [_from_supabase_dir(str(p), "static_files pattern") for p in patterns]
     if static_patterns:
         all_paths = tree.paths()
@@ -301,7 +352,11 @@ def collect_function(tree: Tree, slug: str, import_map_override: str | None = No
             if not matched:
                 raise SourceError("static_files pattern %s of function %s matches no file at %s" % (pattern, slug, tree.label))
             for path in matched:
-                files.setdefault(path, tree.read(path) or b"")
+                content = tree.read(path)
+                if content is None:
+                    raise SourceError("static file %s of function %s cannot be read at %s (a link out of the project?)"
+                                      % (path, slug, tree.label))
+                files.setdefault(path, content)
     verify_jwt = config.get("verify_jwt")
     return FunctionSource(slug=slug, origin=tree.label, files=files, entrypoint_path=entry, import_map_path=import_map_path,
                           static_patterns=static_patterns,

@@ -58,6 +58,8 @@ def validate_settings(params: dict[str, t.Any], env: t.Mapping[str, str]) -> tup
     if any(ch.isspace() for ch in token) or token.lower().startswith("bearer") or not token.isascii():
         raise ValueError("the Supabase access token must be the bare token (sbp_...), without spaces, other "
                          "characters or a 'Bearer' prefix")
+    if not params.get("request_timeout", 30) > 0 or params.get("rate_limit_budget", 0) < 0:
+        raise ValueError("request_timeout must be above 0 seconds and rate_limit_budget 0 or more")
     api_url = (params.get("api_url") or env.get("SUPABASE_API_URL") or DEFAULT_API_URL).rstrip("/")
     if not api_url.startswith(("http://", "https://")):
         raise ValueError("api_url %r must start with https:// (or http:// for a local stand-in)" % api_url)
@@ -71,7 +73,7 @@ def advertised_wait(headers: t.Mapping[str, str]) -> float:
         if value is None:
             continue
         try:
-            return max(0.0, min(float(value), MAX_SINGLE_WAIT))
+            return max(0.0, float(value))
         except ValueError:
             continue
     return 1.0
@@ -145,9 +147,10 @@ class Client:
                 raise SupabaseError("cannot reach the Supabase API at %s: %s" % (self.api_url, type(exc).__name__))
             if resp.status_code == 429:
                 wait = advertised_wait(resp.headers)
-                if wait > self._budget_left:
-                    raise SupabaseError("rate limited (429) on %s %s and the retry budget (%.0f s) is spent; try again "
-                                        "in %.0f s" % (method, path, self.rate_limit_budget, wait), 429)
+                if wait > min(self._budget_left, MAX_SINGLE_WAIT):
+                    raise SupabaseError("rate limited (429) on %s %s: the API asks to wait %.0f s, more than the retry "
+                                        "budget left (%.0f of %.0f s); try again in %.0f s" % (
+                                            method, path, wait, self._budget_left, self.rate_limit_budget, wait), 429)
                 self._budget_left -= wait
                 self.waits.append(wait)
                 time.sleep(wait)
@@ -165,11 +168,16 @@ class Client:
             return resp
 
     def get_project(self) -> dict:
+        """The project, read first by every module (like the CLI): a wrong ref or api_url fails here, before a 404
+        on a function could be mistaken for "does not exist yet"."""
         resp = self.request("GET", "")
         if resp.status_code != 200:
-            raise SupabaseError("project %s: %s (HTTP %s)" % (self.project_ref, error_message(resp), resp.status_code),
-                                resp.status_code)
-        return json_body(resp, "project %s" % self.project_ref)
+            raise SupabaseError("project %s at %s: %s (HTTP %s); check project_ref and api_url" % (
+                self.project_ref, self.api_url, error_message(resp), resp.status_code), resp.status_code)
+        project = json_body(resp, "project %s" % self.project_ref)
+        if not isinstance(project, dict) or project.get("ref", self.project_ref) != self.project_ref:
+            raise SupabaseError("project %s: the answer is not this project; is api_url the Management API?" % self.project_ref)
+        return project
 
     def get_function(self, slug: str) -> dict | None:
         resp = self.request("GET", "/functions/%s" % slug)
@@ -178,7 +186,11 @@ class Client:
         if resp.status_code != 200:
             message = "function %s in project %s: %s (HTTP %s)" % (slug, self.project_ref, error_message(resp), resp.status_code)
             raise SupabaseError(message, resp.status_code)
-        return json_body(resp, "function %s in project %s" % (slug, self.project_ref))
+        fn = json_body(resp, "function %s in project %s" % (slug, self.project_ref))
+        if not isinstance(fn, dict):
+            raise SupabaseError("function %s in project %s: the answer is not a function object; is api_url the "
+                                "Management API?" % (slug, self.project_ref))
+        return fn
 
     def get_body(self, slug: str) -> list[tuple[str, bytes]] | None:
         """The deployed source files, or None when the API does not give them as multipart."""
@@ -199,14 +211,20 @@ class Client:
         if resp.status_code != 201:
             raise SupabaseError("deploy of %s refused: %s (HTTP %s)" % (slug, error_message(resp), resp.status_code),
                                 resp.status_code)
-        return json_body(resp, "deploy of %s in project %s" % (slug, self.project_ref))
+        deployed = json_body(resp, "deploy of %s in project %s" % (slug, self.project_ref))
+        if not isinstance(deployed, dict):
+            raise DeployUncertain("deploy of %s answered 201 without a function object" % slug, resp.status_code)
+        return deployed
 
     def patch_function(self, slug: str, change: dict[str, t.Any]) -> dict:
         resp = self.request("PATCH", "/functions/%s" % slug, json=change)
         if resp.status_code != 200:
             raise SupabaseError("updating %s failed: %s (HTTP %s)" % (slug, error_message(resp), resp.status_code),
                                 resp.status_code)
-        return json_body(resp, "update of %s in project %s" % (slug, self.project_ref))
+        updated = json_body(resp, "update of %s in project %s" % (slug, self.project_ref))
+        if not isinstance(updated, dict):
+            raise SupabaseError("update of %s answered without a function object" % slug)
+        return updated
 
 
 def remote_summary(fn: dict | None) -> dict[str, t.Any] | None:

@@ -273,6 +273,10 @@ def main():
         api_url, token, ref = validate_settings(p, os.environ)
     except ValueError as exc:
         module.fail_json(msg="%s. Nothing was uploaded." % exc)
+    for option, source in (("git_ref", "git"), ("backup_dir", "backup")):
+        if p[option] and p["source"] != source:
+            module.fail_json(msg="%s is given but source is %s: set source=%s to deploy from it (or drop %s). "
+                                 "Nothing was uploaded." % (option, p["source"], source, option))
     names = p["names"]
     bad = [n for n in names if not SLUG_RE.match(n or "")]
     if not names or bad:
@@ -294,6 +298,7 @@ def main():
     results = []
     failed = False
     try:
+        client.get_project()
         remotes = {name: client.get_function(name) for name in names}
     except SupabaseError as exc:
         module.fail_json(msg="%s. Nothing was uploaded." % exc, functions=[], rate_limit_waits=client.waits)
@@ -355,6 +360,12 @@ def deploy_one(client, name, src, remote, verify_jwt, reason):
     except DeployUncertain as exc:
         uncertain = exc
     after = client.get_function(name)
+    if uncertain is not None and uncertain.status is None:
+        # No answer at all (a timeout): the service may still be applying it, so watch for a while before judging.
+        watch_until = time.monotonic() + max(5.0, client.request_timeout)
+        while (after is None or after.get("version") == before_version) and time.monotonic() < watch_until:
+            time.sleep(1)
+            after = client.get_function(name)
     if uncertain is not None:
         moved = after is not None and after.get("version") != before_version
         files = client.get_body(name) if moved else None

@@ -193,8 +193,18 @@ def main():
     bad = [n for n in p["names"] if not SLUG_RE.match(n or "")]
     if bad or not p["names"]:
         module.fail_json(msg="function names must be slugs: %s." % (", ".join(repr(n) for n in bad) or "the list is empty"))
-    if p["expected_version"] is not None and not isinstance(p["expected_version"], (str, int, float, dict)):
-        module.fail_json(msg="expected_version must be a string or a mapping of function name to version.")
+    expected = p["expected_version"]
+    if isinstance(expected, dict):
+        missing = [n for n in p["names"] if expected.get(n) in (None, "")]
+        if missing:
+            module.fail_json(msg="expected_version names no version for %s: give one for every function (a missing one "
+                                 "would let any version pass)." % ", ".join(missing))
+        values = list(expected.values())
+    else:
+        values = [] if expected is None else [expected]
+    if any(isinstance(v, bool) or not isinstance(v, (str, int, float)) for v in values) or any(str(v).strip() == "" for v in values):
+        module.fail_json(msg="expected_version must be a version string (for example v1.4.2), or a mapping of function "
+                             "name to version string; got %r." % (expected,))
     problem = probe_limits_error(p)
     if problem:
         module.fail_json(msg=problem)

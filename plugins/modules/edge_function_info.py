@@ -161,6 +161,8 @@ def main():
 
     functions = []
     try:
+        if client:
+            client.get_project()
         head = open_git_project(p["project_dir"], p["history_ref"], run)
         bad_tree = open_git_project(p["project_dir"], p["bad_ref"], run) if p["bad_ref"] else None
         for name in p["names"]:

@@ -498,3 +498,92 @@ def test_bad_version_pattern_is_refused(tmp_path):
         assert result["failed"] is True and needle in result["msg"]
         assert_clean(result)
     assert state()["deploys"] == []
+
+
+# ---------------------------------------------------------------- second helper's findings
+
+def test_git_ref_or_backup_dir_without_their_source_is_refused(tmp_path):
+    fx = fixture_repo(tmp_path)
+    ref_only = deploy(fx["repo"], git_ref=fx["good"], check=True)
+    assert ref_only["failed"] is True and "set source=git" in ref_only["msg"]
+    backup_only = deploy(fx["repo"], backup_dir=str(Path(fx["repo"]) / "backups/functions"), check=True)
+    assert backup_only["failed"] is True and "set source=backup" in backup_only["msg"]
+
+
+def test_symlink_in_a_commit_is_refused_not_uploaded_as_its_path(tmp_path):
+    repo = tmp_path / "p"
+    ids = git_repo(repo, [{"supabase/functions/wa-webhook/index.ts": 'import "./link.ts";\n',
+                           "supabase/functions/wa-webhook/real.ts": 'export const VERSION = "v1";\n'}])
+    (repo / "supabase/functions/wa-webhook/link.ts").symlink_to("real.ts")
+    edge_fixture.git(repo, "add", "-A")
+    edge_fixture.git(repo, "commit", "-q", "-m", "link")
+    result = deploy(repo, source="git", git_ref="HEAD")
+    assert result["failed"] is True and "symbolic link" in result["msg"] and "link.ts" in result["msg"]
+    assert ids and state()["deploys"] == []
+
+
+def test_commented_out_import_is_not_followed(tmp_path):
+    repo = tmp_path / "p"
+    git_repo(repo, [{"supabase/functions/wa-webhook/index.ts":
+                     '// import "./gone.ts";\n/* import "./also-gone.ts"; */\nconst url = "https://x//y";\nexport const VERSION = "v1";\n'}])
+    result = deploy(repo)
+    assert result.get("failed") is not True, result.get("msg")
+    assert state()["deploys"][0]["files"] == ["supabase/functions/wa-webhook/index.ts"]
+
+
+@pytest.mark.parametrize("config,needle", [
+    ('[functions.wa-webhook]\nverify_jwt = "false"\n', "must be true or false"),
+    ('functions = "oops"\n', "must be a table"),
+    ('[functions.wa-webhook]\nstatic_files = 5\n', "list of glob strings"),
+])
+def test_malformed_config_toml_is_named(tmp_path, config, needle):
+    repo = tmp_path / "p"
+    git_repo(repo, [{"supabase/config.toml": config, "supabase/functions/wa-webhook/index.ts": ""}])
+    result = deploy(repo)
+    assert result["failed"] is True and needle in result["msg"] and "config.toml" in result["msg"]
+    assert_clean(result)
+
+
+def test_import_map_with_a_list_of_imports_is_named(tmp_path):
+    repo = tmp_path / "p"
+    git_repo(repo, [{"supabase/functions/wa-webhook/index.ts": "", "supabase/functions/wa-webhook/deno.json": '{"imports": ["a"]}'}])
+    result = deploy(repo)
+    assert result["failed"] is True and '"imports" must be an object' in result["msg"]
+    assert_clean(result)
+
+
+def test_a_deploy_that_times_out_but_lands_is_reported_as_deployed(tmp_path):
+    fx = fixture_repo(tmp_path)
+    faults(deploy_latency_ms=3000)
+    result = deploy(fx["repo"], request_timeout=1)
+    fn = result["functions"][0]
+    assert fn["status"] == "deployed", fn["message"]
+    assert "ReadTimeout" in fn["message"] and fn["after"]["version"] == 1
+
+
+def test_non_supabase_api_url_fails_before_any_post(tmp_path):
+    fx = fixture_repo(tmp_path)
+    result = deploy(fx["repo"], api_url=os.environ["EASYMO_LAB_STANDINS_URL"])
+    assert result["failed"] is True and "check project_ref and api_url" in result["msg"]
+    assert_clean(result)
+    assert state()["deploys"] == []
+    timeout = deploy(fx["repo"], request_timeout=0)
+    assert timeout["failed"] is True and "request_timeout must be above 0" in timeout["msg"]
+
+
+def test_health_expected_version_must_cover_every_function_and_be_a_string(tmp_path):
+    repo = Path(fixture_repo(tmp_path)["repo"])
+    _deploy_good(repo)
+    for expected, needle in [({"other": "v9"}, "names no version for wa-webhook"), (True, "version string"), ([1], "version string")]:
+        result = health(expected_version=expected)
+        assert result["failed"] is True and needle in result["msg"], (expected, result.get("msg"))
+
+
+def test_playbook_refuses_two_sources_at_once():
+    out = run_playbook(REPO / "playbooks/edge_function_rollback.yml", "-i", str(REPO / "inventories/lab"),
+                       "-e", "edge_function_rollback_source=backup", "-e", "edge_function_rollback_bad_ref=HEAD")
+    assert out.returncode != 0 and "in one way" in out.stdout and "Nothing was changed" in out.stdout
+    none = run_playbook(REPO / "playbooks/edge_function_rollback.yml", "-i", str(REPO / "inventories/lab"),
+                        "-e", '{"edge_function_rollback_functions": []}')
+    assert none.returncode != 0 and "No function to roll back" in none.stdout
+    assert state()["deploys"] == []
