@@ -149,6 +149,7 @@ duration_seconds:
   type: float
 """
 
+import re
 import time
 from datetime import datetime, timezone
 
@@ -212,6 +213,9 @@ def main():
     ref = "ConfigMap %s/%s" % (ns, name)
     if p["wait_timeout"] <= 0:
         module.fail_json(msg="wait_timeout must be a positive number of seconds, got %d." % p["wait_timeout"])
+    if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", name or ""):
+        module.fail_json(msg="name %r is not a ConfigMap name (lowercase letters, digits, '-' and '.'); the runbook's is "
+                             "feature-flags. Nothing was changed." % (name,))
     try:
         validate_namespace(ns)
         flags = data_from_definition(p["definition"]) if p["definition"] is not None else (p["flags"] or {})
