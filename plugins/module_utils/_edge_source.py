@@ -167,28 +167,6 @@ class FunctionSource:
         return None
 
 
-def strip_jsonc(text: str) -> str:
-    """JSON with // and /* */ comments (deno.jsonc) as plain JSON; strings are left alone."""
-    out, i, n = [], 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
-            i = j + 1
-        elif text.startswith("//", i):
-            i = text.find("\n", i) if "\n" in text[i:] else n
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-        else:
-            out.append(ch)
-            i += 1
-    return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
-
-
 def strip_js_comments(text: str) -> str:
     """Script text with // and /* */ comments blanked (strings and template literals kept), so a commented-out
     import is not followed."""
@@ -212,6 +190,11 @@ def strip_js_comments(text: str) -> str:
             out.append(ch)
             i += 1
     return "".join(out)
+
+
+def strip_jsonc(text: str) -> str:
+    """JSON with comments and trailing commas (deno.jsonc) as plain JSON; strings are left alone."""
+    return re.sub(r",(\s*[}\]])", r"\1", strip_js_comments(text))
 
 
 def function_config(tree: Tree, slug: str) -> dict[str, t.Any]:
