@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, EasyMO DevOps
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: timeline
+type: aggregate
+short_description: Each step's start, end and duration against the rollback's time budget, as a table and as JSON
+version_added: 0.1.0
+description:
+  - Records every task of every play (start and end in UTC, seconds, outcome) and prints, at the end, how long each
+    step took and how much of the time budget the run used (the runbook's 10 minutes for a P0/P1 by default).
+  - With O(output_dir), also writes the timeline as JSON (C(timeline_<playbook>_<UTC time>.json)) for incident
+    reports, drills and AWX. Only names, times and outcomes are kept, never task arguments or results, so no secret
+    can reach the file.
+  - Like ansible.posix's C(profile_tasks), but keeps the data.
+requirements:
+  - enable in C(callbacks_enabled) (the collection's ansible.cfg does)
+options:
+  output_dir:
+    description: Folder for the JSON timeline; empty writes none.
+    type: path
+    default: ""
+    env:
+      - name: EASYMO_TIMELINE_DIR
+    ini:
+      - section: callback_easymo_timeline
+        key: output_dir
+  budget_minutes:
+    description: The time budget the run is measured against.
+    type: float
+    default: 10
+    env:
+      - name: EASYMO_TIMELINE_BUDGET_MINUTES
+    ini:
+      - section: callback_easymo_timeline
+        key: budget_minutes
+"""
+
+import json
+import os
+import re
+import time
+import typing as t
+from datetime import datetime, timezone
+
+from ansible.plugins.callback import CallbackBase
+
+# Worst outcome first: a step that failed on any host failed.
+OUTCOME_ORDER = ("failed", "unreachable", "changed", "ok", "skipped")
+
+
+def _utc(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "easymo.rollback.timeline"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.playbook = ""
+        self.play = ""
+        self.started = time.time()
+        self.steps: list[dict[str, t.Any]] = []
+        self.current: dict[str, t.Any] | None = None
+
+    def _close(self) -> None:
+        if self.current is not None:
+            now = time.time()
+            self.current["end"] = _utc(now)
+            self.current["seconds"] = round(now - self.current.pop("_t"), 3)
+            outcomes = self.current.pop("_outcomes")
+            self.current["outcome"] = next((o for o in OUTCOME_ORDER if o in outcomes), "skipped")
+            self.steps.append(self.current)
+            self.current = None
+
+    def v2_playbook_on_start(self, playbook: t.Any) -> None:
+        self.playbook = os.path.basename(getattr(playbook, "_file_name", "") or "playbook")
+        self.started = time.time()
+
+    def v2_playbook_on_play_start(self, play: t.Any) -> None:
+        self._close()
+        self.play = play.get_name()
+
+    def _task_start(self, task: t.Any) -> None:
+        self._close()
+        now = time.time()
+        self.current = {"play": self.play, "task": task.get_name(), "start": _utc(now), "_t": now, "_outcomes": set()}
+
+    def v2_playbook_on_task_start(self, task: t.Any, is_conditional: bool) -> None:
+        self._task_start(task)
+
+    def v2_playbook_on_handler_task_start(self, task: t.Any) -> None:
+        self._task_start(task)
+
+    def _outcome(self, name: str) -> None:
+        if self.current is not None:
+            self.current["_outcomes"].add(name)
+
+    def v2_runner_on_ok(self, result: t.Any) -> None:
+        self._outcome("changed" if result._result.get("changed") else "ok")
+
+    def v2_runner_on_failed(self, result: t.Any, ignore_errors: bool = False) -> None:
+        self._outcome("ok" if ignore_errors else "failed")
+
+    def v2_runner_on_skipped(self, result: t.Any) -> None:
+        self._outcome("skipped")
+
+    def v2_runner_on_unreachable(self, result: t.Any) -> None:
+        self._outcome("unreachable")
+
+    def v2_playbook_on_stats(self, stats: t.Any) -> None:
+        self._close()
+        ended = time.time()
+        budget = float(self.get_option("budget_minutes")) * 60
+        total = round(ended - self.started, 3)
+        record = {"playbook": self.playbook, "started": _utc(self.started), "ended": _utc(ended), "seconds": total,
+                  "budget_seconds": budget, "within_budget": total <= budget,
+                  "failed": any(s["outcome"] in ("failed", "unreachable") for s in self.steps), "steps": self.steps}
+        self._display.banner("TIMELINE (easymo.rollback.timeline)")
+        for step in self.steps:
+            if step["outcome"] != "skipped" or step["seconds"] >= 0.5:
+                self._display.display("%8.2f s  %-9s %s" % (step["seconds"], step["outcome"], step["task"]))
+        used = (100.0 * total / budget) if budget else 0.0
+        self._display.display("%8.2f s  total: %.0f%% of the %.0f min budget%s" % (
+            total, used, budget / 60, "" if record["within_budget"] else "  ** OVER BUDGET **"))
+        out_dir = self.get_option("output_dir")
+        if out_dir:
+            try:
+                os.makedirs(out_dir, exist_ok=True)
+                stem = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.splitext(self.playbook)[0])
+                path = os.path.join(out_dir, "timeline_%s_%s.json" % (stem, datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")))
+                with open(path, "w", encoding="utf-8") as fh:
+                    json.dump(record, fh, indent=2)
+                self._display.display("timeline written to %s" % path)
+            except OSError as exc:
+                self._display.warning("timeline: cannot write to %s: %s" % (out_dir, exc))
