@@ -20,8 +20,8 @@ requirements:
   - enable in C(callbacks_enabled) (the collection's ansible.cfg does)
 options:
   output_dir:
-    description: Folder for the JSON timeline; empty writes none.
-    type: path
+    description: Folder for the JSON timeline (C(~) is expanded); empty writes none.
+    type: str
     default: ""
     env:
       - name: EASYMO_TIMELINE_DIR
@@ -130,7 +130,7 @@ class CallbackModule(CallbackBase):
         used = (100.0 * total / budget) if budget else 0.0
         self._display.display("%8.2f s  total: %.0f%% of the %.0f min budget%s" % (
             total, used, budget / 60, "" if record["within_budget"] else "  ** OVER BUDGET **"))
-        out_dir = self.get_option("output_dir")
+        out_dir = os.path.expanduser(self.get_option("output_dir") or "")
         if out_dir:
             try:
                 os.makedirs(out_dir, exist_ok=True)

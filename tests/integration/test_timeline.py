@@ -45,3 +45,14 @@ def test_a_failed_step_is_marked_failed(tmp_path):
     assert proc.returncode != 0
     record = json.loads(next(Path(tmp_path).glob("timeline_failing_*.json")).read_text())
     assert record["failed"] is True and record["steps"][0]["outcome"] == "failed"
+
+
+def test_no_file_is_written_without_an_output_dir(tmp_path):
+    play = [{"name": "quiet play", "hosts": "localhost", "gather_facts": False,
+             "tasks": [{"name": "nothing", "ansible.builtin.debug": {"msg": "x"}}]}]
+    pb = tmp_path / "quiet.yml"
+    pb.write_text(json.dumps(play))
+    before = set(REPO.glob("timeline_*.json"))
+    proc = run_playbook(pb, "-i", str(REPO / "inventories" / "lab"), env={"EASYMO_TIMELINE_DIR": ""})
+    assert proc.returncode == 0 and "TIMELINE" in proc.stdout and "timeline written" not in proc.stdout
+    assert set(REPO.glob("timeline_*.json")) == before  # the default ("" = none) is not the working directory
