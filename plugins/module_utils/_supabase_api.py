@@ -44,6 +44,25 @@ class DeployUncertain(SupabaseError):
     """The deploy POST failed in a way that may or may not have applied it (5xx, transport error)."""
 
 
+def slugs_problem(names: list[str] | None) -> str | None:
+    """What is wrong with a list of function names (slugs), or None."""
+    bad = [n for n in names or [] if not SLUG_RE.match(n or "")]
+    if names and not bad:
+        return None
+    return "function names must be slugs (a letter, then letters, digits, _ or -): %s" % (
+        ", ".join(repr(n) for n in bad) or "the list is empty")
+
+
+def version_pattern_problem(pattern: str) -> str | None:
+    """What is wrong with a version_pattern (a regular expression with one group around the version), or None."""
+    try:
+        if re.compile(pattern).groups < 1:
+            return "version_pattern needs one group, (...), around the version, got %r" % pattern
+    except re.error as exc:
+        return "version_pattern %r is not a regular expression: %s" % (pattern, exc)
+    return None
+
+
 def validate_settings(params: dict[str, t.Any], env: t.Mapping[str, str]) -> tuple[str, str, str]:
     """(api_url, token, project_ref) from module options with environment fallbacks, or ValueError."""
     ref = (params.get("project_ref") or "").strip()

@@ -177,7 +177,6 @@ rate_limit_waits:
 """
 
 import os
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -193,13 +192,14 @@ from ansible_collections.easymo.rollback.plugins.module_utils._edge_source impor
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 from ansible_collections.easymo.rollback.plugins.module_utils._supabase_api import (
-    SLUG_RE,
     SUPABASE_AUTH_ARG_SPEC,
     Client,
     DeployUncertain,
     SupabaseError,
     remote_summary,
+    slugs_problem,
     validate_settings,
+    version_pattern_problem,
 )
 
 
@@ -264,11 +264,9 @@ def main():
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     p = module.params
-    try:
-        if re.compile(p["version_pattern"]).groups < 1:
-            module.fail_json(msg="version_pattern needs one group, (...), around the version, got %r." % p["version_pattern"])
-    except re.error as exc:
-        module.fail_json(msg="version_pattern %r is not a regular expression: %s." % (p["version_pattern"], exc))
+    problem = version_pattern_problem(p["version_pattern"])
+    if problem:
+        module.fail_json(msg="%s. Nothing was uploaded." % problem)
     try:
         api_url, token, ref = validate_settings(p, os.environ)
     except ValueError as exc:
@@ -278,10 +276,9 @@ def main():
             module.fail_json(msg="%s is given but source is %s: set source=%s to deploy from it (or drop %s). "
                                  "Nothing was uploaded." % (option, p["source"], source, option))
     names = p["names"]
-    bad = [n for n in names if not SLUG_RE.match(n or "")]
-    if not names or bad:
-        module.fail_json(msg="function names must be slugs (a letter, then letters, digits, _ or -): %s. Nothing was uploaded."
-                         % (", ".join(repr(n) for n in bad) or "the list is empty"))
+    problem = slugs_problem(names)
+    if problem:
+        module.fail_json(msg="%s. Nothing was uploaded." % problem)
     if len(set(names)) != len(names):
         module.fail_json(msg="a function is named twice in names: %s. Nothing was uploaded." % names)
 

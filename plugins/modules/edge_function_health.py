@@ -153,8 +153,8 @@ from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import
 from ansible_collections.easymo.rollback.plugins.module_utils._supabase_api import (
     FINAL_HEALTH_VERDICTS,
     PROJECT_REF_RE,
-    SLUG_RE,
     classify_function_health,
+    slugs_problem,
 )
 
 
@@ -190,9 +190,9 @@ def main():
     problem = url_problem(base, "functions_url")
     if problem:
         module.fail_json(msg=problem + ".")
-    bad = [n for n in p["names"] if not SLUG_RE.match(n or "")]
-    if bad or not p["names"]:
-        module.fail_json(msg="function names must be slugs: %s." % (", ".join(repr(n) for n in bad) or "the list is empty"))
+    problem = slugs_problem(p["names"])
+    if problem:
+        module.fail_json(msg=problem + ".")
     expected = p["expected_version"]
     if isinstance(expected, dict):
         missing = [n for n in p["names"] if expected.get(n) in (None, "")]

@@ -98,7 +98,6 @@ functions:
 """
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.easymo.rollback.plugins.module_utils._edge_source import (
@@ -110,12 +109,13 @@ from ansible_collections.easymo.rollback.plugins.module_utils._edge_source impor
 )
 from ansible_collections.easymo.rollback.plugins.module_utils._http_probe import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 from ansible_collections.easymo.rollback.plugins.module_utils._supabase_api import (
-    SLUG_RE,
     SUPABASE_AUTH_ARG_SPEC,
     Client,
     SupabaseError,
     remote_summary,
+    slugs_problem,
     validate_settings,
+    version_pattern_problem,
 )
 
 
@@ -134,14 +134,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    try:
-        if re.compile(p["version_pattern"]).groups < 1:
-            module.fail_json(msg="version_pattern needs one group, (...), around the version, got %r." % p["version_pattern"])
-    except re.error as exc:
-        module.fail_json(msg="version_pattern %r is not a regular expression: %s." % (p["version_pattern"], exc))
-    bad = [n for n in p["names"] if not SLUG_RE.match(n or "")]
-    if bad or not p["names"]:
-        module.fail_json(msg="function names must be slugs: %s." % (", ".join(repr(n) for n in bad) or "the list is empty"))
+    problem = version_pattern_problem(p["version_pattern"]) or slugs_problem(p["names"])
+    if problem:
+        module.fail_json(msg=problem + ".")
     if not 1 <= p["depth"] <= 1000:
         module.fail_json(msg="depth must be from 1 to 1000, got %d." % p["depth"])
     if not os.path.isdir(p["project_dir"]):
