@@ -16,6 +16,13 @@ description:
     reports, drills and AWX. Only names, times and outcomes are kept, never task arguments or results, so no secret
     can reach the file.
   - Like ansible.posix's C(profile_tasks), but keeps the data.
+  - "Milestones: a task with the task variable C(easymo_milestone) (V(rollback_initiated), V(rollback_completed),
+    V(services_verified)) marks that milestone when it ends without failing. The first mark of each counts."
+  - "Incident report: when a play declares the incident with C(ansible.builtin.set_stats) (key C(easymo_incident):
+    release, severity, issue, detected_at, environment, impact, resolution), the callback writes, at the end,
+    C(incident_<release>_rollback_<YYYYMMDD>.md) (the runbook's template with the real timeline, each method's time
+    against the runbook's targets, the severity's time limit and the escalation level; breaches flagged) and the same
+    data as JSON beside it, into O(report_dir). An existing report of the same day is never overwritten."
 requirements:
   - enable in C(callbacks_enabled) (the collection's ansible.cfg does)
 options:
@@ -37,6 +44,15 @@ options:
     ini:
       - section: callback_easymo_timeline
         key: budget_minutes
+  report_dir:
+    description: Folder for incident reports (C(~) is expanded); empty writes none.
+    type: str
+    default: incidents
+    env:
+      - name: EASYMO_INCIDENT_DIR
+    ini:
+      - section: callback_easymo_timeline
+        key: report_dir
 """
 
 import json
@@ -47,6 +63,13 @@ import typing as t
 from datetime import datetime, timezone
 
 from ansible.plugins.callback import CallbackBase
+from ansible_collections.easymo.rollback.plugins.module_utils._incident import (
+    MILESTONE_NAMES,
+    render_markdown,
+    report_stem,
+    summarize,
+)
+from ansible_collections.easymo.rollback.plugins.module_utils._runbook import MATRIX
 
 # Worst outcome first: a step that failed on any host failed.
 OUTCOME_ORDER = ("failed", "unreachable", "changed", "ok", "skipped")
@@ -77,6 +100,8 @@ class CallbackModule(CallbackBase):
             self.current["seconds"] = round(now - self.current.pop("_t"), 3)
             outcomes = self.current.pop("_outcomes")
             self.current["outcome"] = next((o for o in OUTCOME_ORDER if o in outcomes), "skipped")
+            if self.current.get("milestone") and self.current["outcome"] in ("failed", "unreachable", "skipped"):
+                self.current["milestone"] = None  # a milestone is reached only by a step that ran and did not fail
             self.steps.append(self.current)
             self.current = None
 
@@ -92,6 +117,9 @@ class CallbackModule(CallbackBase):
         self._close()
         now = time.time()
         self.current = {"play": self.play, "task": task.get_name(), "start": _utc(now), "_t": now, "_outcomes": set()}
+        milestone = (getattr(task, "vars", None) or {}).get("easymo_milestone")
+        if milestone in MILESTONE_NAMES:
+            self.current["milestone"] = milestone
 
     def v2_playbook_on_task_start(self, task: t.Any, is_conditional: bool) -> None:
         self._task_start(task)
@@ -118,7 +146,11 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_stats(self, stats: t.Any) -> None:
         self._close()
         ended = time.time()
-        budget = float(self.get_option("budget_minutes")) * 60
+        incident = ((getattr(stats, "custom", None) or {}).get("_run") or {}).get("easymo_incident")
+        incident = incident if isinstance(incident, dict) else None
+        severity = str((incident or {}).get("severity") or "").strip().upper()
+        limit = MATRIX[severity]["time_limit_minutes"] if severity in MATRIX else None
+        budget = float(limit if limit else self.get_option("budget_minutes")) * 60
         total = round(ended - self.started, 3)
         record = {"playbook": self.playbook, "started": _utc(self.started), "ended": _utc(ended), "seconds": total,
                   "budget_seconds": budget, "within_budget": total <= budget,
@@ -141,3 +173,29 @@ class CallbackModule(CallbackBase):
                 self._display.display("timeline written to %s" % path)
             except OSError as exc:
                 self._display.warning("timeline: cannot write to %s: %s" % (out_dir, exc))
+        report_dir = os.path.expanduser(self.get_option("report_dir") or "")
+        if incident is not None and report_dir:
+            self._write_report(report_dir, record, incident)
+
+    def _write_report(self, report_dir: str, record: dict[str, t.Any], incident: dict[str, t.Any]) -> None:
+        summary = summarize(record, incident)
+        summary["timeline"] = record
+        stem = report_stem(summary["release"], datetime.now(timezone.utc))
+        try:
+            os.makedirs(report_dir, exist_ok=True)
+            name, n = stem, 1
+            while os.path.exists(os.path.join(report_dir, name + ".md")) or os.path.exists(os.path.join(report_dir, name + ".json")):
+                n += 1
+                name = "%s_%d" % (stem, n)
+            path = os.path.join(report_dir, name + ".md")
+            # "x": never overwrite a report another run wrote in the meantime.
+            with open(path, "x", encoding="utf-8") as fh:
+                fh.write(render_markdown(summary))
+            with open(os.path.join(report_dir, name + ".json"), "x", encoding="utf-8") as fh:
+                json.dump(summary, fh, indent=2)
+        except OSError as exc:
+            self._display.warning("timeline: cannot write the incident report to %s: %s" % (report_dir, exc))
+            return
+        for breach in summary["breaches"]:
+            self._display.display("BREACH: %s" % breach)
+        self._display.display("incident report written to %s" % path)

@@ -59,14 +59,8 @@ import math
 import typing as t
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.easymo.rollback.plugins.module_utils._runbook import MATRIX
 
-MATRIX: dict[str, dict[str, t.Any]] = {
-    "P0": {"condition": "System down", "action": "Full rollback", "time_limit_minutes": 5, "steps": [1, 3]},
-    "P1": {"condition": "Error rate >10%", "action": "Full rollback", "time_limit_minutes": 10, "steps": [1, 3]},
-    "P2": {"condition": "Error rate 5-10%", "action": "Reduce rollout, then fix", "time_limit_minutes": 15, "steps": [2]},
-    "P3": {"condition": "Minor issues", "action": "Monitor, then fix", "time_limit_minutes": 30, "steps": []},
-    "P4": {"condition": "Cosmetic", "action": "Schedule fix (next sprint)", "time_limit_minutes": None, "steps": []},
-}
 METHOD_NAMES = {1: "feature flags", 2: "reduce rollout", 3: "service rollback", 4: "edge function", 5: "database"}
 
 
