@@ -172,7 +172,8 @@ def http_ok(url: str) -> bool:
 # ---------------------------------------------------------------- PKI
 
 def make_pki() -> None:
-    if (PKI / "admin.crt").exists():
+    # kwok.crt came later than the rest: a lab made by an older checkout gets it from the CA it already has.
+    if (PKI / "admin.crt").exists() and (PKI / "kwok.crt").exists():
         return
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -189,16 +190,19 @@ def make_pki() -> None:
         (PKI / name).write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
         os.chmod(PKI / name, 0o600)
 
-    ca_key = key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "easymo-lab-ca")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-          .not_valid_after(now + datetime.timedelta(days=3650))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    (PKI / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    write_key(ca_key, "ca.key")
+    if (PKI / "ca.key").exists():
+        ca_key = serialization.load_pem_private_key((PKI / "ca.key").read_bytes(), password=None)
+    else:
+        ca_key = key()
+        ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+              .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+              .not_valid_after(now + datetime.timedelta(days=3650))
+              .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+              .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+              .sign(ca_key, hashes.SHA256()))
+        (PKI / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        write_key(ca_key, "ca.key")
 
     def leaf(name, cn, orgs, server):
         k = key()
@@ -218,11 +222,14 @@ def make_pki() -> None:
         (PKI / (name + ".crt")).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         write_key(k, name + ".key")
 
-    leaf("apiserver", "kube-apiserver", [], True)
-    leaf("admin", "easymo-lab-admin", ["system:masters"], False)
-    sa = key()
-    write_key(sa, "sa.key")
-    (PKI / "sa.pub").write_bytes(sa.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    if not (PKI / "admin.crt").exists():
+        leaf("apiserver", "kube-apiserver", [], True)
+        leaf("admin", "easymo-lab-admin", ["system:masters"], False)
+        sa = key()
+        write_key(sa, "sa.key")
+        (PKI / "sa.pub").write_bytes(sa.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    # kwok's kubelet API: kube-apiserver proxies `kubectl logs` to it over TLS, as to a real kubelet.
+    leaf("kwok", "kwok-kubelet", [], True)
 
 
 def write_kubeconfig(api_port: int) -> None:
@@ -271,7 +278,11 @@ def start_apiserver(bins, p) -> None:
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         "--service-account-key-file=%s" % (PKI / "sa.pub"), "--service-account-signing-key-file=%s" % (PKI / "sa.key"),
         "--authorization-mode=RBAC", "--service-cluster-ip-range=10.96.0.0/16", "--endpoint-reconciler-type=none",
-        "--allow-privileged=true", "--profiling=false", "--v=1"])
+        "--allow-privileged=true", "--profiling=false", "--v=1",
+        # Logs and exec go to the node's kubelet: kwok, at the InternalIP and port it reports for every node.
+        "--kubelet-preferred-address-types=InternalIP",
+        "--kubelet-certificate-authority=%s" % (PKI / "ca.crt"),
+        "--kubelet-client-certificate=%s" % (PKI / "admin.crt"), "--kubelet-client-key=%s" % (PKI / "admin.key")])
     wait_until("kube-apiserver", lambda: https_ok("https://127.0.0.1:%d/readyz" % p["apiserver"]), timeout=90)
 
 
@@ -300,10 +311,15 @@ def start_kwok(bins, p) -> None:
     stages = (LAB_DIR / "kwok-stages.yaml").read_text().replace("__POD_READY_DELAY_MS__", str(delay))
     (STATE / "kwok-stages.yaml").write_text(stages)
     (STATE / "pod_ready_delay_ms").write_text(str(delay))
+    # Pod logs: the lab's log writer (in the stand-ins) makes one Logs object per pod; kwok serves its file.
+    kubectl(bins, "apply", "-f", str(LAB_DIR / "kwok-logs-crd.yaml"))
     spawn("kwok", [str(bins["kwok"]), "--kubeconfig=%s" % KUBECONFIG, "--config=%s" % (STATE / "kwok-stages.yaml"),
                    "--manage-all-nodes=true", "--server-address=127.0.0.1:%d" % p["kwok"],
-                   "--node-lease-duration-seconds=40", "--cidr=10.0.0.1/16", "--node-ip=10.0.0.1"])
-    wait_until("kwok", lambda: http_ok("http://127.0.0.1:%d/healthz" % p["kwok"]), timeout=60)
+                   "--tls-cert-file=%s" % (PKI / "kwok.crt"), "--tls-private-key-file=%s" % (PKI / "kwok.key"),
+                   "--enable-crds=Logs",
+                   "--node-lease-duration-seconds=40", "--cidr=10.0.0.1/16", "--node-ip=127.0.0.1",
+                   "--node-port=%d" % p["kwok"]])
+    wait_until("kwok", lambda: https_ok("https://127.0.0.1:%d/healthz" % p["kwok"]), timeout=60)
 
 
 def kubectl(bins, *args: str, input_text: str | None = None, check: bool = True) -> str:
@@ -314,13 +330,18 @@ def kubectl(bins, *args: str, input_text: str | None = None, check: bool = True)
     return out.stdout
 
 
-def create_nodes(bins) -> None:
+def create_nodes(bins, p) -> None:
     for name in NODES:
         node = {"apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": name, "labels": {"type": "kwok", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux"},
                              "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
                 "spec": {}}
         kubectl(bins, "apply", "-f", "-", input_text=json.dumps(node))
+        # kwok sets these only when it first sees a node: a node kept from an older lab (etcd data survives a
+        # restart) would still send `kubectl logs` to an address nothing answers.
+        status = {"status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": name}],
+                             "daemonEndpoints": {"kubeletEndpoint": {"Port": p["kwok"]}}}}
+        kubectl(bins, "patch", "node", name, "--subresource=status", "--type=merge", "-p", json.dumps(status))
 
     def ready() -> bool:
         nodes = json.loads(kubectl(bins, "get", "nodes", "-o", "json"))["items"]
@@ -455,7 +476,7 @@ def up() -> None:
     say("starting kube-apiserver");       start_apiserver(bins, p)
     say("starting controller-manager and scheduler"); start_controllers(bins, p)
     say("starting kwok");                 start_kwok(bins, p)
-    say("creating %d fake nodes and waiting until Ready and untainted" % len(NODES)); create_nodes(bins)
+    say("creating %d fake nodes and waiting until Ready and untainted" % len(NODES)); create_nodes(bins, p)
     say("starting PostgreSQL");           start_postgres(p)
     say("starting stand-ins");            start_standins(p)
     say("starting the Supabase stand-in"); start_supabase(p)

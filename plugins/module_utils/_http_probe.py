@@ -237,3 +237,43 @@ def extract_number(body: t.Any, path: str) -> float:
     if isinstance(node, bool) or not isinstance(node, (int, float)) or not math.isfinite(node):
         raise MetricUnavailable("value at %s is not a finite number: %r" % (path, node))
     return float(node)
+
+
+def metric_checks_problem(checks: list[dict[str, t.Any]]) -> str | None:
+    """Each check names a path and exactly one finite bound; names are unique."""
+    seen = set()
+    for i, check in enumerate(checks):
+        label = "checks[%d] (%s)" % (i, check.get("name") or check.get("path"))
+        if not str(check.get("path") or "").strip():
+            return "%s needs a path like .error_rate" % label
+        bounds = [b for b in ("below", "above") if check.get(b) is not None]
+        if len(bounds) != 1:
+            return "%s needs exactly one of below or above" % label
+        value = check[bounds[0]]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return "%s: %s must be a finite number, got %r" % (label, bounds[0], value)
+        name = check.get("name") or check["path"]
+        if name in seen:
+            return "%s: the name %r is used twice" % (label, name)
+        seen.add(name)
+    return None
+
+
+def evaluate_metrics(body: t.Any, checks: list[dict[str, t.Any]]) -> tuple[dict[str, float | None], list[str]]:
+    """Every check's value in one answer, and what is wrong with it (empty when every bound holds)."""
+    values: dict[str, float | None] = {}
+    problems: list[str] = []
+    for check in checks:
+        name = check.get("name") or check["path"]
+        try:
+            value = extract_number(body, check["path"])
+        except MetricUnavailable as exc:
+            values[name] = None
+            problems.append("%s: metrics unavailable: %s" % (name, exc))
+            continue
+        values[name] = value
+        if check.get("below") is not None and not value < check["below"]:
+            problems.append("%s %s is not below %s" % (name, value, check["below"]))
+        if check.get("above") is not None and not value > check["above"]:
+            problems.append("%s %s is not above %s" % (name, value, check["above"]))
+    return values, problems
