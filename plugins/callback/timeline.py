@@ -17,7 +17,8 @@ description:
     can reach the file.
   - Like ansible.posix's C(profile_tasks), but keeps the data.
   - "Milestones: a task with the task variable C(easymo_milestone) (V(rollback_initiated), V(rollback_completed),
-    V(services_verified)) marks that milestone when it ends without failing. The first mark of each counts."
+    V(services_verified)) marks that milestone when it ends without failing. The first mark of each counts, except
+    for V(rollback_completed), whose last mark counts (the last method that ran)."
   - "Incident report: when a play declares the incident with C(ansible.builtin.set_stats) (key C(easymo_incident):
     release, severity, issue, detected_at, environment, impact, resolution), the callback writes, at the end,
     C(incident_<release>_rollback_<YYYYMMDD>.md) (the runbook's template with the real timeline, each method's time
@@ -72,7 +73,8 @@ from ansible_collections.easymo.rollback.plugins.module_utils._incident import (
 from ansible_collections.easymo.rollback.plugins.module_utils._runbook import MATRIX
 
 # Worst outcome first: a step that failed on any host failed.
-OUTCOME_ORDER = ("failed", "unreachable", "changed", "ok", "skipped")
+# "ignored": failed under ignore_errors (a checklist item that failed while the checklist went on).
+OUTCOME_ORDER = ("failed", "unreachable", "ignored", "changed", "ok", "skipped")
 
 
 def _utc(stamp: float) -> str:
@@ -100,7 +102,7 @@ class CallbackModule(CallbackBase):
             self.current["seconds"] = round(now - self.current.pop("_t"), 3)
             outcomes = self.current.pop("_outcomes")
             self.current["outcome"] = next((o for o in OUTCOME_ORDER if o in outcomes), "skipped")
-            if self.current.get("milestone") and self.current["outcome"] in ("failed", "unreachable", "skipped"):
+            if self.current.get("milestone") and self.current["outcome"] in ("failed", "unreachable", "ignored", "skipped"):
                 self.current["milestone"] = None  # a milestone is reached only by a step that ran and did not fail
             self.steps.append(self.current)
             self.current = None
@@ -135,7 +137,7 @@ class CallbackModule(CallbackBase):
         self._outcome("changed" if result._result.get("changed") else "ok")
 
     def v2_runner_on_failed(self, result: t.Any, ignore_errors: bool = False) -> None:
-        self._outcome("ok" if ignore_errors else "failed")
+        self._outcome("ignored" if ignore_errors else "failed")
 
     def v2_runner_on_skipped(self, result: t.Any) -> None:
         self._outcome("skipped")

@@ -27,7 +27,8 @@ MILESTONES = [
     ("services_verified", "Services verified"),
 ]
 MILESTONE_NAMES = [name for name, _label in MILESTONES]
-_METHOD_IN_PLAY = re.compile(r"\bMethod\s+([1-5])\b")
+# A method's own play is named "Method N: ..."; "Verify after Method 1" is not part of Method 1.
+_METHOD_IN_PLAY = re.compile(r"^\s*Method\s+([1-5])\b")
 
 
 def parse_time(value: t.Any) -> datetime | None:
@@ -73,7 +74,10 @@ def summarize(record: dict[str, t.Any], incident: dict[str, t.Any]) -> dict[str,
     for step in steps:
         name = step.get("milestone")
         when = parse_time(step.get("end"))
-        if name in MILESTONE_NAMES and when and step.get("outcome") not in ("failed", "unreachable") and name not in reached:
+        if name not in MILESTONE_NAMES or when is None or step.get("outcome") in ("failed", "unreachable", "ignored"):
+            continue
+        # The rollback is complete when the last method that ran finished; every other milestone counts once.
+        if name == "rollback_completed" or name not in reached:
             reached[name] = when
     milestones = []
     for name, label in MILESTONES:
@@ -82,10 +86,14 @@ def summarize(record: dict[str, t.Any], incident: dict[str, t.Any]) -> dict[str,
                            "minutes_after_detection": round((when - detected).total_seconds() / 60.0, 2) if when else None})
 
     by_method: dict[int, float] = {}
+    ran: set[int] = set()
     for step in steps:
         number = method_of(step.get("play", ""))
         if number is not None:
             by_method[number] = by_method.get(number, 0.0) + float(step.get("seconds") or 0)
+            if step.get("outcome") != "skipped":
+                ran.add(number)
+    by_method = {n: s for n, s in by_method.items() if n in ran}  # a method whose every step was skipped did not run
     breaches: list[str] = []
     methods = []
     for number in sorted(by_method):
