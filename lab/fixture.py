@@ -144,8 +144,12 @@ def release(apps, api, which: str) -> None:
                 raise
             apps.create_namespaced_deployment(NAMESPACE, body)
             continue
-        if current.spec.template.spec.containers[0].image != image(s, which):
-            apps.patch_namespaced_deployment(s["name"], NAMESPACE, {"spec": {"template": body["spec"]["template"]}})
+        # A test may have planted lab behaviours (lab.easymo.com/never-ready...) in the template: a release
+        # replaces the whole template, so they go; a merge patch would keep them.
+        planted = {k: v for k, v in (current.spec.template.metadata.annotations or {}).items() if k.startswith("lab.easymo.com/")}
+        wanted = {k: v for k, v in (body["spec"]["template"]["metadata"].get("annotations") or {}).items() if k.startswith("lab.easymo.com/")}
+        if current.spec.template.spec.containers[0].image != image(s, which) or planted != wanted:
+            apps.patch_namespaced_deployment(s["name"], NAMESPACE, [{"op": "replace", "path": "/spec/template", "value": body["spec"]["template"]}])
     _wait_rolled_out(api, [s["name"] for s in SERVICES])
 
 
