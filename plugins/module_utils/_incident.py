@@ -114,7 +114,7 @@ def summarize(record: dict[str, t.Any], incident: dict[str, t.Any]) -> dict[str,
     severity = str(incident.get("severity") or "").strip().upper()
     limit = MATRIX[severity]["time_limit_minutes"] if severity in MATRIX else None
     if limit is not None and minutes > limit:
-        breaches.append("detection to completion took %.1f min, over the %s limit of %d min" % (minutes, severity, limit))
+        breaches.append("detection to completion took %.1f min, over the %s limit of %s min" % (minutes, severity, limit))
     level = escalation_level(minutes)
     escalation = {"level": level["level"], "role": level["role"], "minutes": minutes,
                   "note": "Level %d (%s) is required from T+%d min" % (level["level"], level["role"], level["from_minutes"])}
@@ -187,13 +187,14 @@ def render_markdown(summary: dict[str, t.Any]) -> str:
             lines.append("- not reached: %s" % m["label"])
     lines += ["", "## Against the runbook's targets", "", "| Step | Took | Target | Result |", "| --- | --- | --- | --- |"]
     for m in summary["methods"]:
-        lines.append("| Method %d (%s) | %s | %s | %s |" % (m["method"], m["name"], _fmt_duration(m["seconds"]),
-                                                       _fmt_duration(m["target_seconds"]),
-                                                       "ok" if m["within_target"] else "**BREACH**"))
-    if summary["time_limit_minutes"] is not None:
-        within = summary["duration_minutes"] <= summary["time_limit_minutes"]
-        lines.append("| %s: detection to completion | %.1f min | %d min | %s |" % (
-            summary["severity"], summary["duration_minutes"], summary["time_limit_minutes"], "ok" if within else "**BREACH**"))
+        verdict = "ok" if m["within_target"] else "**BREACH**"
+        lines.append("| Method %d (%s) | %s | %s | %s |" % (
+            m["method"], m["name"], _fmt_duration(m["seconds"]), _fmt_duration(m["target_seconds"]), verdict))
+    limit = summary["time_limit_minutes"]
+    if limit is not None:
+        within = summary["duration_minutes"] <= limit
+        lines.append("| %s: detection to completion | %.1f min | %s min | %s |" % (
+            summary["severity"], summary["duration_minutes"], limit, "ok" if within else "**BREACH**"))
     esc = summary["escalation"]
     lines.append("| Escalation | Level %d (%s) | Level 1 (0-5 min) | %s |" % (
         esc["level"], esc["role"], "ok" if esc["level"] == 1 else "**ESCALATE**"))
@@ -204,8 +205,8 @@ def render_markdown(summary: dict[str, t.Any]) -> str:
     lines += ["", "## Steps", "", "| Start (UTC) | Seconds | Outcome | Play | Task |", "| --- | ---: | --- | --- | --- |"]
     for s in summary["steps"]:
         start = parse_time(s["start"])
-        lines.append("| %s | %.3f | %s | %s | %s |" % (start.strftime("%H:%M:%S") if start else "", float(s["seconds"] or 0),
-                                                     _cell(s["outcome"]), _cell(s["play"]), _cell(s["task"])))
+        lines.append("| %s | %.3f | %s | %s | %s |" % (
+            start.strftime("%H:%M:%S") if start else "", float(s["seconds"] or 0), _cell(s["outcome"]), _cell(s["play"]), _cell(s["task"])))
     lines += ["", "## Root Cause", summary["root_cause"], "", "## Resolution",
               summary["resolution"] or ("Rolled back with %s." % (", then ".join(summary["method_names"]) or "nothing")),
               "", "## Prevention", summary["prevention"], ""]

@@ -13,9 +13,9 @@ description:
   - The runbook's C(watch -n 5 'curl -s https://api.easymo.com/metrics/errors | jq ".error_rate"'), with a verdict.
   - Polls O(url), takes the number at O(path), and succeeds once O(samples) consecutive samples are below O(below)
     (or above O(above)); fails when O(timeout) passes first. Returns every sample.
-  - Several metrics of the same answer can be watched at once with O(checks) (error rate, p95 latency, throughput):
-    a sample meets the thresholds only when every check does.
-  - With O(hold), a soak (the runbook's "metrics stable for 1 hour"); every sample for O(hold) seconds must meet the
+  - Several metrics of the same answer can be watched at once with O(checks) (error rate, p95 latency,
+    throughput); a sample meets the thresholds only when every check does.
+  - With O(hold), a soak (the runbook's "metrics stable for 1 hour") - every sample for O(hold) seconds must meet the
     thresholds, and the first one that does not fails at once, naming the metric.
   - An HTML page, an error status or a non-numeric value is a sample marked "metrics unavailable", not a crash.
   - Changes nothing.
