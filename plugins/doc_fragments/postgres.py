@@ -46,3 +46,17 @@ options:
 requirements:
   - psycopg2
 """
+
+    # Modules that run pg_dump, pg_restore or psql.
+    CLIENT_TOOLS = r"""
+options:
+  client_bin_dir:
+    description:
+      - Folder of the PostgreSQL client tools (pg_dump, pg_restore, psql).
+      - By default the binaries of the server's major version (C(/usr/lib/postgresql/<major>/bin) on Debian), else
+        the ones on E(PATH). A client newer than the server, or older than the archive needs, is refused.
+    type: path
+notes:
+  - The client tools get the connection through libpq's environment (E(PGHOST), E(PGPASSWORD), ...), never on their
+    command line, and are run with argument lists, never through a shell.
+"""

@@ -136,3 +136,42 @@ def connect(params: dict[str, t.Any], options: str | None = None) -> t.Any:
     if options:
         kwargs["options"] = options
     return psycopg2.connect(**kwargs)
+
+
+# ---------------------------------------------------------------- client tools (pg_dump, pg_restore, psql)
+
+def client_env(params: dict[str, t.Any], base_env: dict[str, str]) -> dict[str, str]:
+    """libpq environment for the client tools: the password never goes on a command line."""
+    env = {k: v for k, v in base_env.items() if not k.startswith("PG")}
+    mapping = {"login_host": "PGHOST", "login_port": "PGPORT", "login_user": "PGUSER", "login_password": "PGPASSWORD",
+               "db": "PGDATABASE"}
+    for src, dest in mapping.items():
+        if params.get(src) not in (None, ""):
+            env[dest] = str(params[src])
+    env["PGSSLMODE"] = params["ssl_mode"]
+    env["PGCONNECT_TIMEOUT"] = str(params["connect_timeout"])
+    env["PGAPPNAME"] = "easymo.rollback"
+    env["LC_MESSAGES"] = "C"  # error texts are classified, so they must be English
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+def client_tool(tool: str, server_major: int | None, bin_dir: str | None, which: t.Callable[[str], str | None],
+                exists: t.Callable[[str], bool]) -> str | None:
+    """The client tool to use: from bin_dir if given, else Debian's binaries of the server's major version, else PATH."""
+    import os.path
+
+    if bin_dir:
+        path = os.path.join(bin_dir, tool)
+        return path if exists(path) else None
+    if server_major:
+        path = "/usr/lib/postgresql/%d/bin/%s" % (server_major, tool)
+        if exists(path):
+            return path
+    return which(tool)
+
+
+def tool_major(version_output: str) -> int | None:
+    """12 from 'pg_restore (PostgreSQL) 12.3'."""
+    m = re.search(r"\(PostgreSQL\)\s+(\d+)", version_output or "")
+    return int(m.group(1)) if m else None
