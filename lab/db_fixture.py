@@ -124,6 +124,9 @@ def supabase(name: str, rows: int) -> None:
         cur.execute("ALTER TABLE auth.users OWNER TO supabase_auth_admin")
         cur.execute("INSERT INTO auth.users (email) SELECT 'user' || g || '@easymo.lab' FROM generate_series(1, 20) g")
         cur.execute("CREATE SCHEMA storage AUTHORIZATION supabase_storage_admin")
+        # As on Supabase, the restoring role can read the platform schemas (so it can back them up), not own them.
+        cur.execute("GRANT USAGE ON SCHEMA auth, storage, extensions TO %s" % RESTORER)
+        cur.execute("GRANT SELECT ON auth.users TO %s" % RESTORER)
         cur.execute("""CREATE FUNCTION public.lab_ddl_audit() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$""")
         cur.execute("CREATE EVENT TRIGGER lab_ddl_audit ON ddl_command_end EXECUTE FUNCTION public.lab_ddl_audit()")
         cur.execute("ALTER FUNCTION public.lab_ddl_audit() OWNER TO supabase_admin")

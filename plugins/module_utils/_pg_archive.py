@@ -196,7 +196,7 @@ def classify_errors(stderr: str) -> list[dict[str, str]]:
     found = []
     lines = stderr.splitlines()
     for i, line in enumerate(lines):
-        m = re.search(r"(?:pg_restore: error: |psql:[^:]*:\d+: |^)(?:could not execute query: )?(?:ERROR|FATAL|error):\s+(.*)$", line)
+        m = re.search(r"(?:pg_\w+: error: |psql:[^:]*:\d+: |^)(?:could not execute query: |query failed: )?(?:ERROR|FATAL|error):\s+(.*)$", line)
         if not m or "errors ignored on restore" in line:
             continue
         message = m.group(1).strip()
@@ -256,6 +256,9 @@ def compare_to_manifest(manifest: dict[str, t.Any], measured: dict[str, dict[str
     return results
 
 
+_OWNED_DESCS = {"TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE", "SEQUENCE", "FUNCTION", "PROCEDURE", "AGGREGATE",
+                "TYPE", "DOMAIN", "SCHEMA", "COLLATION", "CONVERSION", "TEXT SEARCH CONFIGURATION", "TEXT SEARCH DICTIONARY",
+                "OPERATOR", "OPERATOR CLASS", "OPERATOR FAMILY", "STATISTICS", "PUBLICATION", "EVENT TRIGGER"}
 _DROP_ORDER = ["VIEW", "MATERIALIZED VIEW", "TABLE", "FOREIGN TABLE", "SEQUENCE", "AGGREGATE", "PROCEDURE", "FUNCTION",
                "DOMAIN", "TYPE"]
 
@@ -284,7 +287,8 @@ def plan_in_place(kept: list[dict[str, t.Any]], objects: list[dict[str, t.Any]],
                             "reason": "left in place: owned by %s, which the restoring role cannot drop" % hit["owner"]})
             continue
         entries.append(e)
-    owners = sorted({e["owner"] for e in entries if e["owner"]})
+    # Only entries that become objects get an ALTER ... OWNER; ACLs and comments name their grantor, not an owner.
+    owners = sorted({e["owner"] for e in entries if e["owner"] and e["desc"] in _OWNED_DESCS})
     foreign = [o for o in owners if not superuser and not members.get(o, False)]
     order = {kind: i for i, kind in enumerate(_DROP_ORDER)}
     drops = ["DROP %s IF EXISTS %s CASCADE;" % (o["kind"], o["ident"])

@@ -254,10 +254,12 @@ def choose(module, tools, p):
         except (ArchiveError, OSError) as exc:
             unreadable.append({"path": path, "reason": str(exc)})
             continue
+        if header.get("dbname") != p["db"]:
+            continue  # another database's backup in the same folder
         candidates.append({"path": path, "created_at": header["created_at"], "header": header, "toc": toc})
     if not candidates:
-        raise ArchiveError("no pg_dump archive in %s%s" % (p["backup_dir"], (" (unreadable: %s)" % "; ".join(
-            u["path"] for u in unreadable)) if unreadable else ""))
+        raise ArchiveError("no pg_dump archive of the database %s in %s%s" % (p["db"], p["backup_dir"], (
+            " (unreadable: %s)" % "; ".join(u["path"] for u in unreadable)) if unreadable else ""))
     chosen = choose_backup(candidates, before)
     return chosen["path"], chosen["header"], chosen["toc"], unreadable
 
