@@ -197,9 +197,11 @@ def classify_errors(stderr: str) -> list[dict[str, str]]:
     lines = stderr.splitlines()
     for i, line in enumerate(lines):
         m = re.search(r"(?:pg_\w+: error: |psql:[^:]*:\d+: |^)(?:could not execute query: |query failed: )?(?:ERROR|FATAL|error):\s+(.*)$", line)
-        if not m or "errors ignored on restore" in line:
+        lost = re.search(r"(server closed the connection unexpectedly|connection to server was lost|"
+                         r"terminating connection because of crash of another server process|the database system is shutting down)", line)
+        if (not m and not lost) or "errors ignored on restore" in line:
             continue
-        message = m.group(1).strip()
+        message = (m.group(1) if m else lost.group(1)).strip()
         command = ""
         if i + 1 < len(lines) and lines[i + 1].startswith("Command was:"):
             command = lines[i + 1][len("Command was:"):].strip()

@@ -324,6 +324,31 @@ def safety_dump(tools, p, facts, now, schemas):
     return path
 
 
+def fingerprint(cur, schemas):
+    return {name: (m["rows"], m["checksum"]) for name, m in measure_all(cur, schemas).items()}
+
+
+def after_failure(p, before, manifest, schemas, wait=60):
+    """Which state the database is in after a failed restore. One transaction means untouched or fully restored;
+    this checks it, waiting for a server that went away (a crash) to come back."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with contextlib.closing(connect(p)) as conn, conn.cursor() as cur:
+                now = fingerprint(cur, schemas)
+            break
+        except psycopg2.Error:
+            if time.monotonic() > deadline:
+                return ("the server cannot be reached to check the result; the restore ran as one transaction, so once "
+                        "the server is back the database is either untouched or fully restored: run db_verify to see which.")
+            time.sleep(2)
+    if now == before:
+        return "was rolled back: the database is exactly as before."
+    if manifest and now == {k: (v["rows"], v["checksum"]) for k, v in (manifest.get("tables") or {}).items()}:
+        return "yet the database matches the backup exactly: the transaction had committed (fully restored)."
+    return "the database is neither as before nor as the backup: check it with db_verify before anything else."
+
+
 def admin_conn(p):
     conn = connect(dict(p, db="postgres"))
     conn.autocommit = True
@@ -462,6 +487,7 @@ def main():
                 list_path = os.path.join(module.tmpdir, "restore.list")
                 with open(list_path, "w", encoding="utf-8") as fh:
                     fh.write(toc_list_text(plan["entries"]))
+                before = fingerprint(cur, schemas)
                 preamble = "SET client_min_messages = notice;\nSET lock_timeout = '%ds';\n%s\n" % (p["lock_timeout"], "\n".join(plan["drops"]))
                 args = ["-L", list_path] + (["--no-owner"] if plan["no_owner"] else []) + [path]
                 t0 = time.monotonic()
@@ -471,8 +497,8 @@ def main():
                 result["plan"]["cascaded"] = cascaded_objects(text)
                 if rc != 0:
                     first = result["errors"][0]["message"] if result["errors"] else text.strip()[-300:]
-                    fail("The restore of %s failed and was rolled back: the database is exactly as before. First error: %s"
-                         % (facts["database"], first))
+                    fail("The restore of %s failed and %s First error: %s" % (
+                        facts["database"], after_failure(p, before, manifest, schemas), first))
                 result.update(changed=True, outcome="restored")
             else:
                 target = facts["database"]

@@ -7,7 +7,9 @@ import json
 import os
 import shutil
 import subprocess
+import signal
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -360,3 +362,44 @@ def test_database_rollback_playbook_end_to_end_and_refusals(lab, tmp_path):
         dbf("drop", "agent_core_m5")
         for (other,) in query("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'agent\\_core\\_m5\\_%'"):
             dbf("drop", other)
+
+
+def test_server_killed_mid_restore_leaves_it_untouched_or_fully_restored(dbs, tmp_path):
+    """The lab's PostgreSQL is stopped like a crash (immediate shutdown) while the restore's COPY runs, then started
+    again: the database is either exactly as before or exactly the backup, and the module says which."""
+    db = name("kill")
+    dbs.append(db)
+    dbf("agent-core", db, "--rows", "400000")
+    taken = backup(db, tmp_path)
+    restored_state = state(db)
+    dbf("bad-migration", db)
+    migrated = state(db)
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(
+        restore(db, backup=taken["archive"], safety_dump_dir=str(tmp_path / "safety"))))
+    worker.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        busy = query("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND query LIKE 'COPY public.%%FROM stdin%%'" % db)
+        if busy[0][0]:
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("the restore's COPY never showed up")
+    pid = int((REPO / ".lab" / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGQUIT)  # immediate shutdown: no checkpoint, crash recovery on the next start
+    for _ in range(200):
+        try:
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        except ProcessLookupError:
+            break
+    subprocess.run([sys.executable, str(REPO / "lab" / "labctl.py"), "up"], check=True, capture_output=True)
+    worker.join(240)
+    assert outcome.get("failed") is True, outcome.get("msg")
+    now = state(db)
+    if now == migrated:
+        assert "was rolled back: the database is exactly as before" in outcome["msg"]
+    else:
+        assert now == restored_state and "fully restored" in outcome["msg"]
+    assert outcome["errors"] and outcome["errors"][0]["kind"] in ("connection", "other")
