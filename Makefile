@@ -63,7 +63,7 @@ integration: lab
 test: unit sanity lint integration
 
 bench: lab
-	$(LAB_ENV) && $(PY) lab/fixture.py apply && $(PY) bench/method3_vs_runbook.py && $(PY) bench/method1_vs_runbook.py && $(PY) bench/method4_vs_cli.py
+	$(LAB_ENV) && $(PY) lab/fixture.py apply && $(PY) bench/method3_vs_runbook.py && $(PY) bench/method1_vs_runbook.py && $(PY) bench/method4_vs_cli.py && $(PY) bench/method5_vs_runbook.py
 
 clean: lab-down
 	rm -rf .lab .collections tests/output

@@ -143,6 +143,7 @@ def summarize(record: dict[str, t.Any], incident: dict[str, t.Any]) -> dict[str,
         "resolution": str(incident.get("resolution") or ""),
         "root_cause": str(incident.get("root_cause") or "[Description]"),
         "prevention": str(incident.get("prevention") or "[How to avoid in future]"),
+        "facts": [str(n) for n in (incident.get("facts") or []) if n],
         "steps": [{"start": s.get("start"), "seconds": s.get("seconds"), "outcome": s.get("outcome"),
                    "play": s.get("play"), "task": s.get("task"), "milestone": s.get("milestone")} for s in steps],
         "run_seconds": record.get("seconds"),
@@ -208,6 +209,7 @@ def render_markdown(summary: dict[str, t.Any]) -> str:
         lines.append("| %s | %.3f | %s | %s | %s |" % (
             start.strftime("%H:%M:%S") if start else "", float(s["seconds"] or 0), _cell(s["outcome"]), _cell(s["play"]), _cell(s["task"])))
     lines += ["", "## Root Cause", summary["root_cause"], "", "## Resolution",
-              summary["resolution"] or ("Rolled back with %s." % (", then ".join(summary["method_names"]) or "nothing")),
-              "", "## Prevention", summary["prevention"], ""]
+              summary["resolution"] or ("Rolled back with %s." % (", then ".join(summary["method_names"]) or "nothing"))]
+    lines += ["- %s" % fact for fact in summary["facts"]]
+    lines += ["", "## Prevention", summary["prevention"], ""]
     return "\n".join(lines)

@@ -113,6 +113,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+summary:
+  description: One line for people and reports, what was restored from which archive and where the safety dump is.
+  returned: always
+  type: str
 archive:
   description: The archive chosen, with its header (created_at, versions), sha256 and how it was checked.
   returned: always
@@ -156,6 +160,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import time
 from datetime import datetime, timezone
 
@@ -349,6 +354,18 @@ def after_failure(p, before, manifest, schemas, wait=60):
     return "the database is neither as before nor as the backup: check it with db_verify before anything else."
 
 
+def standby_info(cur, name, now):
+    """Disk use and age of a standby (its comment records the backup it was made from)."""
+    cur.execute("SELECT pg_database_size(d.oid), shobj_description(d.oid, 'pg_database') FROM pg_database d WHERE datname = %s", (name,))
+    size, comment = cur.fetchone()
+    made = re.search(r"created_at=(\S+)", comment or "")
+    age = None
+    if made:
+        with contextlib.suppress(ValueError):
+            age = round((now - datetime.strptime(made.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)).total_seconds())
+    return {"name": name, "size_bytes": size, "backup_age_seconds": age, "comment": comment}
+
+
 def admin_conn(p):
     conn = connect(dict(p, db="postgres"))
     conn.autocommit = True
@@ -411,7 +428,15 @@ def main():
     def fail(msg, **extra):
         result.update(extra)
         result["duration_seconds"] = round(time.monotonic() - started, 2)
+        result["summary"] = "Database %s: not restored (%s); safety dump: %s" % (p["db"], msg[:200], result["safety_dump"] or "none")
         module.fail_json(msg=msg, **result)
+
+    def done():
+        result["duration_seconds"] = round(time.monotonic() - started, 2)
+        result["summary"] = "Database %s: %s from %s (%s); safety dump: %s%s" % (
+            p["db"], result["outcome"], result["archive"].get("path"), p["mode"], result["safety_dump"] or "none",
+            ("; previous database kept as %s" % result["previous_database"]) if result.get("previous_database") else "")
+        module.exit_json(**result)
 
     if not p["db"]:
         fail("db is required: the database to restore (or PGDATABASE).")
@@ -453,8 +478,7 @@ def main():
                 if same:
                     result.update(outcome="already_restored", plan=dict(result["plan"], schemas=schemas,
                                   reason="every table matches the backup's manifest exactly"))
-                    result["duration_seconds"] = round(time.monotonic() - started, 2)
-                    module.exit_json(**result)
+                    done()
             if p["mode"] == "atomic":
                 objects = objects_in(cur, schemas)
                 members = member_roles(cur, [e["owner"] for e in kept])
@@ -473,8 +497,7 @@ def main():
                                                                   for s in sessions)))
             if module.check_mode:
                 result.update(changed=True, outcome="planned")
-                result["duration_seconds"] = round(time.monotonic() - started, 2)
-                module.exit_json(**result)
+                done()
 
             if p["mode"] == "atomic":
                 if sessions and p["terminate_sessions"]:
@@ -513,6 +536,7 @@ def main():
                              "backup is never used: restore with mode=parallel or atomic." % (
                                  target, os.path.basename(path), digest, ", ".join("%s (%s)" % s for s in standbys) or "none"))
                     result["plan"]["standby"] = fresh
+                    result["plan"]["standby_info"] = standby_info(cur, fresh, now)
                     timings["restore"] = round(time.monotonic() - t0, 2)
                 else:
                     fresh = "%s_rollback_%s" % (target, stamp(now))
@@ -535,6 +559,7 @@ def main():
                         acur.execute("COMMENT ON DATABASE %s IS %%s" % quote_ident(fresh),
                                      ("%s: archive=%s sha256=%s created_at=%s" % (STANDBY_TAG, os.path.basename(path), digest, header["created_at"]),))
                     result["plan"]["standby"] = fresh
+                    result["plan"]["standby_info"] = standby_info(cur, fresh, now)
                 if manifest:
                     with contextlib.closing(connect(dict(p, db=fresh))) as vconn, vconn.cursor() as vcur:
                         same, compared, extra = matches_manifest(vcur, manifest, schemas)
@@ -544,8 +569,7 @@ def main():
                             or "extra tables %s" % ", ".join(extra), target))
                 if p["mode"] == "parallel" and not p["swap"]:
                     result.update(changed=True, outcome="standby_prepared")
-                    result["duration_seconds"] = round(time.monotonic() - started, 2)
-                    module.exit_json(**result)
+                    done()
                 conn.close()
                 t0 = time.monotonic()
                 result["previous_database"] = swap_in(p, target, fresh, now, p["terminate_sessions"])
@@ -568,8 +592,7 @@ def main():
     finally:
         with contextlib.suppress(Exception):
             conn.close()
-    result["duration_seconds"] = round(time.monotonic() - started, 2)
-    module.exit_json(**result)
+    done()
 
 
 if __name__ == "__main__":

@@ -347,6 +347,12 @@ def test_database_rollback_playbook_end_to_end_and_refusals(lab, tmp_path):
         assert state("supabase_lab_m5") == before["supabase_lab_m5"] and state("agent_core_m5") == before["agent_core_m5"]
         assert {d.metadata.name: d.spec.replicas for d in lab.apps.list_namespaced_deployment("easymo-prod").items} == replicas
         assert "Step 1: stop traffic" in proc.stdout and "Step 4: traffic back" in proc.stdout
+        # The incident report names what was restored and where the safety dumps are (P12).
+        [report] = [p.read_text() for p in (tmp_path / "incidents").glob("incident_*.md") if "Outcome: completed" in p.read_text()]
+        assert "Rollback Method: Database (Method 5)" in report and "| Method 5 (Database) |" in report
+        assert "- Database supabase_lab_m5: restored from %s" % tmp_path in report
+        assert "safety dump: %s/safety/supabase_lab_m5_safety_" % tmp_path in report
+        assert "- Database agent_core_m5: restored from" in report and "previous database kept as agent_core_m5_before_rollback_" in report
 
         # P15: production is refused without confirmation, and a drill against production always.
         for extra, message in ((["-e", "easymo_environment=production"], "database_rollback_confirm=true"),
