@@ -56,6 +56,7 @@ sanity: setup
 
 lint: setup
 	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
 
 integration: lab
 	$(LAB_ENV) && $(PY) lab/fixture.py apply && $(BIN)/pytest -q tests/integration
