@@ -7,7 +7,8 @@
     fixture.py release bad    roll every service to the bad release (in deploy order), wait
     fixture.py show           one line per service: release, revision, ready
     fixture.py db             (re)create the agent_core database's agent_fallbacks rows, recent errors included
-    fixture.py flags          put the feature-flags ConfigMap back to the incident's values (AI on, 10 %)
+    fixture.py flags [--restart] put the feature-flags ConfigMap back to the incident's values (AI on, 10 %); --restart
+                              restarts agent-core so its pods run with them
 
 Uses the admin kubeconfig in .lab/ (or KUBECONFIG).
 """
@@ -237,6 +238,15 @@ def main(argv: list[str]) -> int:
         ensure_agent_core_db()
     elif cmd == "flags":
         reset_flags(core)
+        if "--restart" in argv:
+            # The incident as users see it: agent-core's pods started with these flags (env vars are read at start).
+            sys.path.insert(0, str(REPO / ".collections"))
+            from ansible_collections.easymo.rollback.plugins.module_utils._deployments import (
+                patch_template_annotations,
+                restart_stamp,
+            )
+            patch_template_annotations(api, NAMESPACE, "agent-core", {"kubectl.kubernetes.io/restartedAt": restart_stamp()}, False)
+            _wait_rolled_out(api, ["agent-core"])
     elif cmd == "release" and len(argv) > 2 and argv[2] in ("good", "bad"):
         ensure_base(core)
         release(apps, api, argv[2])
