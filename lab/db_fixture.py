@@ -104,7 +104,7 @@ def fill(cur, rows: int) -> None:
                           repeat(md5(g::text), 2), now() - make_interval(mins => g %% 4000)
                    FROM generate_series(1, %s) g""", (users, vendors, rows))
     cur.execute("""INSERT INTO agent_sessions (user_id, status, updated_at)
-                   SELECT 1 + (g * 13) %% %s, CASE WHEN g %% 7 = 0 THEN 'pending' ELSE 'completed' END,
+                   SELECT 1 + (g * 13) %% %s, CASE WHEN g %% 7 = 0 THEN 'active' ELSE 'completed' END,
                           now() - make_interval(mins => CASE WHEN g %% 7 = 0 THEN g %% 30 ELSE g %% 900 END)
                    FROM generate_series(1, %s) g""", (users, max(10, rows // 4)))
     cur.execute("""INSERT INTO agent_fallbacks (user_id, reason, created_at)

@@ -187,8 +187,8 @@ def ensure_agent_core_db() -> None:
         psycopg2.extras.execute_values(
             cur, "INSERT INTO agent_fallbacks (user_id, reason, created_at) VALUES %s",
             rows, template="(%s, %s, now() - make_interval(secs => %s))", page_size=5000)
-        # The verification checklist's tables: users, a day of orders, and agent sessions all settled
-        # (a 'pending' session untouched for an hour is the runbook's orphan).
+        # The verification checklist's tables: users, a day of orders, and agent sessions, none 'pending' (a pending
+        # session untouched for an hour is the runbook's orphan: tests plant one; fixture rows would age into one).
         cur.execute("""CREATE TABLE IF NOT EXISTS users (id bigserial PRIMARY KEY, phone text NOT NULL UNIQUE,
                          created_at timestamptz NOT NULL DEFAULT now())""")
         cur.execute("""CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY,
@@ -203,7 +203,7 @@ def ensure_agent_core_db() -> None:
                        SELECT 1 + (g * 7919) % 3000, 500 + (g * 31) % 20000, now() - make_interval(mins => g % 2880)
                        FROM generate_series(1, 6000) g""")
         cur.execute("""INSERT INTO agent_sessions (user_id, status, updated_at)
-                       SELECT 1 + (g * 104729) % 3000, CASE WHEN g % 5 = 0 THEN 'pending' ELSE 'completed' END,
+                       SELECT 1 + (g * 104729) % 3000, CASE WHEN g % 5 = 0 THEN 'active' ELSE 'completed' END,
                               now() - make_interval(mins => CASE WHEN g % 5 = 0 THEN g % 30 ELSE g % 600 END)
                        FROM generate_series(1, 4000) g""")
     conn.close()

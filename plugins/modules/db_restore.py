@@ -336,12 +336,12 @@ def safety_dump(tools, p, facts, now, schemas):
     args = ["-Fc", "-f", path + ".partial"]
     for schema in schemas or []:
         args += ["-n", schema]
-    done = tools.run("pg_dump", args, database=facts["database"])
-    if done.returncode != 0:
+    dumped = tools.run("pg_dump", args, database=facts["database"])
+    if dumped.returncode != 0:
         with contextlib.suppress(OSError):
             os.unlink(path + ".partial")
         raise RestoreError("The safety dump of %s failed, so nothing was changed: %s" % (
-            facts["database"], "; ".join(e["message"] for e in classify_errors(done.stderr)) or done.stderr.strip()[-300:]))
+            facts["database"], "; ".join(e["message"] for e in classify_errors(dumped.stderr)) or dumped.stderr.strip()[-300:]))
     os.rename(path + ".partial", path)
     with open(path + ".sha256", "w", encoding="utf-8") as fh:
         fh.write("%s  %s\n" % (sha256_of(path), os.path.basename(path)))
@@ -568,15 +568,15 @@ def main():
                     with open(list_path, "w", encoding="utf-8") as fh:
                         fh.write(toc_list_text(kept))
                     t0 = time.monotonic()
-                    done = tools.run("pg_restore", ["-j", str(p["jobs"]), "--exit-on-error", "-d", fresh, "-L", list_path]
+                    parallel_run = tools.run("pg_restore", ["-j", str(p["jobs"]), "--exit-on-error", "-d", fresh, "-L", list_path]
                                      + ([] if facts["superuser"] else ["--no-owner"]) + [path], database=fresh)
                     timings["restore"] = round(time.monotonic() - t0, 2)
-                    result["errors"] = classify_errors(done.stderr)
-                    if done.returncode != 0:
+                    result["errors"] = classify_errors(parallel_run.stderr)
+                    if parallel_run.returncode != 0:
                         with contextlib.closing(admin_conn(p)) as admin, admin.cursor() as acur:
                             acur.execute("DROP DATABASE IF EXISTS %s" % quote_ident(fresh))
                         fail("The parallel restore into a fresh database failed (dropped again); %s is untouched. First "
-                             "error: %s" % (target, result["errors"][0]["message"] if result["errors"] else done.stderr.strip()[-300:]))
+                             "error: %s" % (target, result["errors"][0]["message"] if result["errors"] else parallel_run.stderr.strip()[-300:]))
                     with contextlib.closing(admin_conn(p)) as admin, admin.cursor() as acur:
                         acur.execute("COMMENT ON DATABASE %s IS %%s" % quote_ident(fresh),
                                      ("%s: archive=%s sha256=%s created_at=%s" % (STANDBY_TAG, os.path.basename(path), digest, header["created_at"]),))
