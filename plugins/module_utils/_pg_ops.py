@@ -165,7 +165,7 @@ def constraints_in(cur: t.Any, schemas: list[str]) -> set[tuple[str, str]]:
     cur.execute("""SELECT n.nspname || '.' || c.relname, k.conname FROM pg_constraint k
                    JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                    WHERE n.nspname = ANY(%s)""", (list(schemas),))
-    return {(rel, name) for rel, name in cur.fetchall()}
+    return set(cur.fetchall())
 
 
 def foreign_key_orphans(cur: t.Any, schemas: list[str]) -> list[dict[str, t.Any]]:

@@ -11,7 +11,7 @@ short_description: The pre-deployment backup Method 5 assumes exists, with a sha
 version_added: 0.1.0
 description:
   - Takes a custom-format archive (C(pg_dump -Fc)) named like the runbook's C(supabase_prod_<TIMESTAMP>.dump), writes
-    its sha256 beside it (C(<archive>.sha256), C(sha256sum) format) and a manifest (C(<archive>.manifest.json)):
+    its sha256 beside it (C(<archive>.sha256), C(sha256sum) format) and a manifest (C(<archive>.manifest.json)) with
     exact row counts, distinct primary keys and a primary-key-ordered checksum of every table in O(schemas).
   - The manifest and the archive come from the same snapshot (C(pg_export_snapshot) and C(pg_dump --snapshot)), so
     "counts should match pre-migration values" is a check after a restore, not a hope.
@@ -158,8 +158,8 @@ def main():
             dumped = tools.run("pg_dump", ["-Fc", "--snapshot", snapshot, "-f", partial], database=facts["database"])
             if dumped.returncode != 0:
                 errors = classify_errors(dumped.stderr)
-                module.fail_json(msg="pg_dump of %s failed: %s" % (facts["database"], "; ".join(e["message"] for e in errors)
-                                                                     or dumped.stderr.strip()[-500:]), errors=errors)
+                why = "; ".join(e["message"] for e in errors) or dumped.stderr.strip()[-500:]
+                module.fail_json(msg="pg_dump of %s failed: %s" % (facts["database"], why), errors=errors)
             tables = measure_all(cur, schemas)
         conn.commit()
         with open(partial, "rb") as fh:

@@ -517,10 +517,10 @@ def main():
                 plan = None
                 result["plan"] = dict(mode=p["mode"], schemas=schemas, restored_entries=len(kept), skipped=skipped, jobs=p["jobs"])
             if sessions and not p["terminate_sessions"] and not module.check_mode and p["mode"] == "atomic":
+                who = ", ".join("%s %s as %s" % (s["pid"], s["application"] or "?", s["user"]) for s in sessions)
                 fail("%d session(s) are still connected to %s (%s): the restore would wait on their locks. Stop the "
                      "traffic (traffic_scale state=stopped) or set terminate_sessions. Nothing was changed." % (
-                         len(sessions), facts["database"], ", ".join("%s %s as %s" % (s["pid"], s["application"] or "?", s["user"])
-                                                                  for s in sessions)))
+                         len(sessions), facts["database"], who))
             if module.check_mode:
                 result.update(changed=True, outcome="planned")
                 done()
@@ -572,8 +572,9 @@ def main():
                     with open(list_path, "w", encoding="utf-8") as fh:
                         fh.write(toc_list_text(kept))
                     t0 = time.monotonic()
-                    parallel_run = tools.run("pg_restore", ["-j", str(p["jobs"]), "--exit-on-error", "-d", fresh, "-L", list_path]
-                                     + ([] if facts["superuser"] else ["--no-owner"]) + [path], database=fresh)
+                    restore_args = ["-j", str(p["jobs"]), "--exit-on-error", "-d", fresh, "-L", list_path]
+                    restore_args += ([] if facts["superuser"] else ["--no-owner"]) + [path]
+                    parallel_run = tools.run("pg_restore", restore_args, database=fresh)
                     timings["restore"] = round(time.monotonic() - t0, 2)
                     result["errors"] = classify_errors(parallel_run.stderr)
                     if parallel_run.returncode != 0:

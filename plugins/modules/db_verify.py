@@ -130,7 +130,7 @@ def archive_constraints(tools: ClientTools, archive: str, schemas: list[str]) ->
     found = set()
     for e in parse_toc(listing.stdout):
         if e["desc"] in ("CONSTRAINT", "FK CONSTRAINT", "CHECK CONSTRAINT") and e["schema"] in schemas:
-            table, _, name = e["name"].partition(" ")
+            table, _sep, name = e["name"].partition(" ")
             found.add(("%s.%s" % (e["schema"], table), name))
     return found
 

@@ -3,7 +3,6 @@ cases/postgres.md (P13 is test_traffic_scale.py), the parallel and standby paths
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -164,7 +163,7 @@ def test_p02_truncated_archive_refused_before_anything_changes(dbs, tmp_path):
     short.parent.mkdir()
     short.write_bytes(data[: int(len(data) * 0.7)])
     # The trap: --list reads only the table of contents, so it passes a truncated file.
-    assert subprocess.run(["pg_restore", "--list", str(short)], capture_output=True).returncode == 0
+    assert subprocess.run(["pg_restore", "--list", str(short)], capture_output=True, check=False).returncode == 0
     result = restore(db, backup=str(short), safety_dump_dir=str(tmp_path / "safety"))
     assert result["failed"] is True and "cannot be read to its end" in result["msg"] and "nothing was changed" in result["msg"]
     # With its sha256 beside it, the mismatch is caught first.
@@ -179,7 +178,8 @@ def test_p05_to_p09_supabase_shaped_restore_as_a_non_superuser(dbs, tmp_path):
     dbs.append(db)
     env = restorer_env()
     dbf("supabase", db, "--rows", "3000")
-    query(db, "CREATE TABLE public.platform_audit (id int PRIMARY KEY); ALTER TABLE public.platform_audit OWNER TO supabase_admin; GRANT SELECT ON public.platform_audit TO easymo_restorer")
+    query(db, "CREATE TABLE public.platform_audit (id int PRIMARY KEY); ALTER TABLE public.platform_audit OWNER TO supabase_admin;"
+              " GRANT SELECT ON public.platform_audit TO easymo_restorer")
     taken = backup(db, tmp_path, env=env)
     before = state(db)
     dbf("bad-migration", db, "--as-restorer")
@@ -266,7 +266,8 @@ def test_p12_safety_dump_holds_the_writes_made_after_the_backup(dbs, tmp_path):
     result = restore(db, backup=taken["archive"], safety_dump_dir=str(tmp_path / "safety"))
     assert result["outcome"] == "restored" and result["safety_dump"].startswith(str(tmp_path / "safety"))
     assert query(db, "SELECT count(*) FROM orders WHERE note = 'written after the backup'")[0][0] == 0
-    rows = subprocess.run(["pg_restore", "-f", "-", "-a", "-t", "orders", result["safety_dump"]], capture_output=True, text=True).stdout
+    rows = subprocess.run(["pg_restore", "-f", "-", "-a", "-t", "orders", result["safety_dump"]], capture_output=True, text=True,
+                          check=False).stdout
     assert "written after the backup" in rows
 
 
@@ -394,7 +395,7 @@ def test_server_killed_mid_restore_leaves_it_untouched_or_fully_restored(dbs, tm
         pytest.fail("the restore's COPY never showed up")
     pid = int((REPO / ".lab" / "pg" / "data" / "postmaster.pid").read_text().split()[0])
     os.kill(pid, signal.SIGQUIT)  # immediate shutdown: no checkpoint, crash recovery on the next start
-    for _ in range(200):
+    for _attempt in range(200):
         try:
             os.kill(pid, 0)
             time.sleep(0.05)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -18,7 +17,7 @@ INVENTORY = str(REPO / "inventories" / "lab")
 
 @pytest.fixture(scope="module")
 def token_env(lab):
-    docs = list(yaml.safe_load_all((REPO / "rbac" / "easymo-rollback.yml").read_text()))
+    docs = yaml.safe_load((REPO / "rbac" / "easymo-rollback.yml").read_text())["items"]
     for doc in docs:
         try:
             utils.create_from_dict(lab.api, doc)

@@ -81,4 +81,3 @@ def test_names_and_helpers():
     assert method_of("Method 3: service rollback") == 3 and method_of("Verify") is None
     assert [escalation_level(m)["level"] for m in (0, 4.99, 5, 14.9, 15, 90)] == [1, 1, 2, 2, 3, 3]
     assert parse_time("2026-12-04 03:00:00").tzinfo is not None and parse_time("nope") is None
-

@@ -15,8 +15,8 @@ def test_scale_plans_keep_the_first_record():
     bumped = {"metadata": {"name": "agent-core", "annotations": {s.RECORD_ANNOTATION: "4"}}, "spec": {"replicas": 1}}
     assert s.plan_stop(bumped)["action"] == "scale" and s.stop_patch(s.plan_stop(bumped)) == {"spec": {"replicas": 0}}
     assert s.plan_restore(stopped)["after"] == 4
-    assert s.restore_patch(s.plan_restore(stopped)) == {"metadata": {"annotations": {s.RECORD_ANNOTATION: None}},
-                                                       "spec": {"replicas": 4}}
+    expected = {"metadata": {"annotations": {s.RECORD_ANNOTATION: None}}, "spec": {"replicas": 4}}
+    assert s.restore_patch(s.plan_restore(stopped)) == expected
     assert s.plan_restore(fresh)["action"] == "none" and s.plan_restore({"metadata": {"name": "x"}, "spec": {}})["before"] == 1
     assert s.pods_of([{"metadata": {"name": "a"}, "spec": {"selector": {"matchLabels": {"app": "a"}}}}],
                      [{"metadata": {"name": "a-1", "labels": {"app": "a"}}}, {"metadata": {"name": "b-1", "labels": {"app": "b"}}}]) == {"a": ["a-1"]}
