@@ -101,7 +101,7 @@ options:
     type: int
     default: 30
   analyze:
-    description: Run ANALYZE afterwards.
+    description: Run ANALYZE afterwards (for a standby, when it is prepared).
     type: bool
     default: true
 """
@@ -390,6 +390,13 @@ def standby_info(cur, name, now):
     return {"name": name, "size_bytes": size, "backup_age_seconds": age, "comment": comment}
 
 
+def analyze(p):
+    with contextlib.closing(connect(p)) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("ANALYZE")
+
+
 def admin_conn(p):
     conn = connect(dict(p, db="postgres"))
     conn.autocommit = True
@@ -597,6 +604,11 @@ def main():
                             fresh, "; ".join("%s: %s" % (c["table"], ", ".join(c["problems"])) for c in compared if not c["passed"])
                             or "extra tables %s" % ", ".join(extra), target))
                 if p["mode"] == "parallel" and not p["swap"]:
+                    if p["analyze"]:
+                        # A standby is swapped in during the downtime: its statistics are gathered now, not then.
+                        t0 = time.monotonic()
+                        analyze(dict(p, db=fresh))
+                        timings["analyze"] = round(time.monotonic() - t0, 2)
                     result.update(changed=True, outcome="standby_prepared")
                     done()
                 conn.close()
@@ -605,12 +617,9 @@ def main():
                 result["sessions"]["terminated"] = bool(sessions) and p["terminate_sessions"]
                 timings["swap"] = round(time.monotonic() - t0, 2)
                 result.update(changed=True, outcome="restored")
-        if p["analyze"]:
+        if p["analyze"] and p["mode"] != "standby":  # a standby was analyzed when it was prepared
             t0 = time.monotonic()
-            with contextlib.closing(connect(p)) as aconn:
-                aconn.autocommit = True
-                with aconn.cursor() as acur:
-                    acur.execute("ANALYZE")
+            analyze(p)
             timings["analyze"] = round(time.monotonic() - t0, 2)
     except (ArchiveError, RestoreError) as exc:
         fail(str(exc) + ("" if str(exc).endswith(".") else "."))
