@@ -5,6 +5,7 @@
   db_fixture.py agent-core <db> [--rows N]  the agent-core database (users, vendors, orders, agent_sessions, agent_fallbacks)
   db_fixture.py bad-migration <db>          the release's migration: a new column, a view and a table on orders, new rows
   db_fixture.py drop <db>
+  db_fixture.py roles                       only the roles (and the restorer's password file)
 
 Supabase-shaped means what breaks restores there: the restoring role (`easymo_restorer`, like Supabase's `postgres`)
 is not a superuser; NOLOGIN platform roles own `auth` and `storage`; API roles `anon`, `authenticated` and
@@ -184,12 +185,17 @@ def bad_migration(name: str, user: str | None = None) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["supabase", "agent-core", "bad-migration", "drop"])
-    parser.add_argument("db")
+    parser.add_argument("command", choices=["supabase", "agent-core", "bad-migration", "drop", "roles"])
+    parser.add_argument("db", nargs="?")
     parser.add_argument("--rows", type=int, default=100000)
     parser.add_argument("--partitioned", action="store_true")
     parser.add_argument("--as-restorer", action="store_true", help="bad-migration: run it as the non-superuser")
     args = parser.parse_args(argv[1:])
+    if args.command == "roles":
+        ensure_roles()
+        return 0
+    if not args.db:
+        parser.error("%s needs the database name" % args.command)
     if args.command == "supabase":
         supabase(args.db, args.rows)
     elif args.command == "agent-core":

@@ -22,6 +22,8 @@ RESTORER_PASSWORD = (REPO / ".lab" / "restorer-password")
 
 
 def restorer_env() -> dict:
+    """The non-superuser's connection; its role and password file exist once db_fixture made them (a fresh lab has neither)."""
+    dbf("roles")
     return {"PGUSER": "easymo_restorer", "PGPASSWORD": RESTORER_PASSWORD.read_text().strip()}
 
 

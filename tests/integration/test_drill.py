@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 from conftest import REPO, run_playbook
 
@@ -11,6 +13,7 @@ INVENTORY = str(REPO / "inventories" / "lab")
 
 
 def test_drill_every_method_on_the_lab_within_its_target(lab, tmp_path):
+    subprocess.run([sys.executable, str(REPO / "lab" / "db_fixture.py"), "roles"], check=True)  # a fresh lab has no restorer yet
     env = {"EASYMO_DRILL_DIR": str(tmp_path), "EASYMO_BACKUP_DIR": str(tmp_path / "backups"),
            "EASYMO_INCIDENT_DIR": str(tmp_path / "incidents"),
            "EASYMO_SUPABASE_DB_PASSWORD": (REPO / ".lab" / "restorer-password").read_text().strip()}
