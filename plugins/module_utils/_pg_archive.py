@@ -60,11 +60,11 @@ def parse_header(listing: str) -> dict[str, t.Any]:
             fields[m.group(1)] = m.group(2).strip()
     created = None
     if "Archive created at" in fields:
-        m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*(\S*)", fields["Archive created at"])
+        m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", fields["Archive created at"])
         if m:
-            created = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
-            # pg_dump writes the dumping server's time zone name; UTC is what backups here are taken in.
-            created = created.replace(tzinfo=timezone.utc) if m.group(2) in ("UTC", "GMT", "") else created.replace(tzinfo=timezone.utc)
+            # pg_dump writes the dumping server's time zone name after the time; it is read as UTC, the zone the
+            # backups here are taken in.
+            created = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
     version = tuple(int(x) for x in re.findall(r"\d+", fields.get("Dump Version", ""))[:2]) or None
     return {
         "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else None,
@@ -120,11 +120,13 @@ def parse_toc(listing: str) -> list[dict[str, t.Any]]:
 
 
 def filter_toc(entries: list[dict[str, t.Any]], schemas: list[str] | None, restore_platform: bool = False,
-               platform_schemas: t.Iterable[str] = PLATFORM_SCHEMAS) -> tuple[list[dict], list[dict]]:
+               platform_schemas: t.Iterable[str] = PLATFORM_SCHEMAS,
+               keep_extensions: bool = False) -> tuple[list[dict], list[dict]]:
     """Split the TOC into what is restored and what is skipped (with the reason), before anything runs.
 
     Extensions, event triggers and publications belong to the platform (their owner is not the restoring role);
     platform schemas are left alone unless asked; with ``schemas``, only those schemas are restored.
+    ``keep_extensions``: a superuser restoring a whole self-hosted database keeps its extensions.
     """
     platform = set(platform_schemas)
     wanted = set(schemas or [])
@@ -140,7 +142,7 @@ def filter_toc(entries: list[dict[str, t.Any]], schemas: list[str] | None, resto
     for entry in entries:
         desc, schema = entry["desc"], schema_of(entry)
         reason = None
-        if desc == "EXTENSION" or (desc == "COMMENT" and entry["name"].startswith("EXTENSION ")):
+        if not keep_extensions and (desc == "EXTENSION" or (desc == "COMMENT" and entry["name"].startswith("EXTENSION "))):
             reason = "extension: owned by the platform; create it on the target first if it is missing"
         elif desc == "EVENT TRIGGER" or (desc == "COMMENT" and entry["name"].startswith("EVENT TRIGGER ")):
             reason = "event trigger: needs a superuser; the platform keeps its own"

@@ -308,11 +308,12 @@ def validate(tools, path, header, facts, verified_sha256=None):
 
 
 def load_manifest(path):
-    for candidate in (path + ".manifest.json",):
-        if os.path.isfile(candidate):
-            with open(candidate, encoding="utf-8") as fh:
-                return json.load(fh), candidate
-    return None, None
+    """The manifest db_backup wrote beside the archive, and its path; (None, None) without one."""
+    candidate = path + ".manifest.json"
+    if not os.path.isfile(candidate):
+        return None, None
+    with open(candidate, encoding="utf-8") as fh:
+        return json.load(fh), candidate
 
 
 def matches_manifest(cur, manifest, schemas, counts_first=False, counts_only=False):
@@ -497,11 +498,8 @@ def main():
             timings["validate"] = round(time.monotonic() - t0, 2)
             result["archive"] = dict(path=path, sha256=digest, header=header, checks=checks, manifest=manifest_path,
                                      unreadable_candidates=unreadable)
-            kept, skipped = filter_toc(toc, p["schemas"], p["restore_platform_schemas"])
-            if facts["superuser"] and p["mode"] != "atomic":
-                # A superuser restoring a whole self-hosted database keeps its extensions.
-                kept = [e for e in toc if e in kept or (e["desc"] == "EXTENSION" or e["name"].startswith("EXTENSION "))]
-                skipped = [s for s in skipped if not s["reason"].startswith("extension")]
+            kept, skipped = filter_toc(toc, p["schemas"], p["restore_platform_schemas"],
+                                       keep_extensions=facts["superuser"] and p["mode"] != "atomic")
             schemas = p["schemas"] or schemas_in(kept)
             sessions = sessions_on(cur, facts["database"])
             result["sessions"] = {"connected": sessions, "terminated": False}
