@@ -227,12 +227,20 @@ def agent_core_is_bad(deployments: dict[str, dict]) -> bool:
     return agent is None or template_images(agent["spec"]["template"]) != fixture.good_images()["agent-core"]
 
 
-def error_rate(cluster: Cluster) -> float:
-    deployments = {d["metadata"]["name"]: d for d in cluster.all_deployments()}
+def cluster_view(cluster: Cluster) -> tuple[dict[str, dict], list[tuple[str, dict]]]:
+    """Deployments by name and agent-core's Ready pods with their flags: what every metric is derived from."""
+    return {d["metadata"]["name"]: d for d in cluster.all_deployments()}, cluster.ready_agent_pods()
+
+
+def error_rate_of(deployments: dict[str, dict], pods: list[tuple[str, dict]]) -> float:
     good = fixture.good_images()
     bad_services = [n for n, d in deployments.items() if n != "agent-core" and template_images(d["spec"]["template"]) != good.get(n)]
     ai_error = AI_ERROR_BAD_RELEASE if agent_core_is_bad(deployments) else AI_ERROR_GOOD_RELEASE
-    return round(BASE_ERROR_RATE + PER_BAD_SERVICE * len(bad_services) + ai_share(cluster.ready_agent_pods()) * ai_error, 6)
+    return round(BASE_ERROR_RATE + PER_BAD_SERVICE * len(bad_services) + ai_share(pods) * ai_error, 6)
+
+
+def error_rate(cluster: Cluster) -> float:
+    return error_rate_of(*cluster_view(cluster))
 
 
 BASELINE_THROUGHPUT_RPM = 1200.0
@@ -243,9 +251,8 @@ NORMAL_P95_SECONDS = 0.35
 
 
 def metrics_summary(cluster: Cluster) -> dict:
-    rate = error_rate(cluster)
-    deployments = {d["metadata"]["name"]: d for d in cluster.all_deployments()}
-    pods = cluster.ready_agent_pods()
+    deployments, pods = cluster_view(cluster)  # one read for all the numbers
+    rate = error_rate_of(deployments, pods)
     p95 = SLOW_AI_SECONDS if agent_core_is_bad(deployments) and ai_share(pods) > 0.05 else NORMAL_P95_SECONDS
     return {"error_rate": rate, "p95_latency_seconds": p95,
             "throughput_rpm": round(BASELINE_THROUGHPUT_RPM * (1 - rate), 1) if pods else 0.0,
